@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander'
+import { resolve } from 'node:path'
+import { ProtocolError } from '@ecandle/protocol'
+import { StoreError } from '@ecandle/store'
+import { CliError } from '../errors.js'
+import { runDaemon } from '../commands/daemon.js'
+import { runStatus } from '../commands/status.js'
+import { runTestnet } from '../commands/testnet.js'
+import { createNetwork, initHubDir } from '../commands/setup.js'
+import { loadNetwork } from '../config.js'
+
+const int = (min: number, max: number) => (v: string): number => {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer in [${min}, ${max}]`)
+  return n
+}
+
+const program = new Command('ecandle')
+  .description('eCandle Mesh: community energy hubs with no central server')
+  .showHelpAfterError()
+
+const network = program.command('network').description('network definitions')
+network.command('create')
+  .description('write a testnet: network.json, accounts and N hub data dirs with keys and emulated devices')
+  .requiredOption('--dir <dir>', 'where to write it')
+  .option('--hubs <n>', 'hubs (validators)', int(1, 64), 3)
+  .option('--devices-per-hub <m>', 'emulated devices per hub', int(0, 5000), 10)
+  .option('--name <name>', 'network name', 'ecandle-testnet')
+  .option('--epoch-length <s>', 'epoch length, seconds', int(1, 31_622_400), 60)
+  .option('--grace <s>', 'grace period after an epoch, seconds', int(0, 86_400), 10)
+  .option('--report-interval <s>', 'emulated devices report every s seconds', int(1, 86_400), 10)
+  .action(async (o) => {
+    const c = await createNetwork({ dir: resolve(o.dir), hubs: o.hubs, devicesPerHub: o.devicesPerHub, name: o.name, epochLengthS: o.epochLength, gracePeriodS: o.grace, reportIntervalS: o.reportInterval })
+    const net = await loadNetwork(c.networkPath)
+    process.stdout.write(`network ${net.id} written to ${c.networkPath}\n${c.hubDirs.map((d, i) => `  ${d}  ${c.peerIds[i]}`).join('\n')}\n`)
+  })
+
+program.command('init')
+  .description('create a hub data dir: hub key (mode 0600), API token and config')
+  .requiredOption('--data-dir <dir>', 'hub data directory')
+  .requiredOption('--network <file>', 'network definition file')
+  .option('--listen <multiaddr...>', 'listen addresses', ['/ip4/0.0.0.0/tcp/4001'])
+  .action(async (o) => {
+    await loadNetwork(resolve(o.network))
+    const peerId = await initHubDir(resolve(o.dataDir), { networkPath: resolve(o.network), listen: o.listen }).catch((err: any) => {
+      if (err?.code === 'EEXIST') throw new CliError(`${o.dataDir} is already initialised (found ${String(err.path)})`)
+      throw err
+    })
+    process.stdout.write(`hub ${peerId} initialised in ${resolve(o.dataDir)}\n`)
+  })
+
+program.command('daemon')
+  .description('run a hub')
+  .requiredOption('--data-dir <dir>', 'hub data directory')
+  .option('--network <file>', 'network file (overrides the config)')
+  .option('--listen <multiaddr...>', 'listen addresses (override the config)')
+  .option('--api-port <port>', 'local API port', int(0, 65535))
+  .option('--entry-interval <ms>', 'at most one log entry per interval', int(50, 3_600_000))
+  .option('--log-level <level>', 'fatal|error|warn|info|debug|trace')
+  .option('--pretty', 'human-readable logs instead of JSON')
+  .action(async (o) => {
+    await runDaemon(o.dataDir, { network: o.network === undefined ? undefined : resolve(o.network), listen: o.listen, apiPort: o.apiPort, entryIntervalMs: o.entryInterval, logLevel: o.logLevel, pretty: o.pretty })
+  })
+
+program.command('status')
+  .description("show a running hub's status")
+  .requiredOption('--data-dir <dir>', 'hub data directory')
+  .option('--json', 'one JSON object')
+  .action(async (o) => { await runStatus(o.dataDir, o.json === true) })
+
+program.command('testnet')
+  .description('run N hub processes with emulated devices on 127.0.0.1 until Ctrl-C')
+  .option('--hubs <n>', 'hubs', int(1, 64), 3)
+  .option('--devices-per-hub <m>', 'emulated devices per hub', int(0, 5000), 10)
+  .option('--dir <dir>', 'testnet directory', '.testnet')
+  .option('--epoch-length <s>', 'epoch length, seconds', int(1, 31_622_400))
+  .option('--report-interval <s>', 'emulated devices report every s seconds', int(1, 86_400))
+  .action(async (o) => {
+    await runTestnet({ hubs: o.hubs, devicesPerHub: o.devicesPerHub, dir: resolve(o.dir), epochLengthS: o.epochLength, reportIntervalS: o.reportInterval })
+  })
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CliError || err instanceof ProtocolError || err instanceof StoreError) {
+    process.stderr.write(`ecandle: ${err.message}\n`)
+    process.exit(err instanceof CliError ? err.exitCode : 1)
+  }
+  process.stderr.write(`ecandle: unexpected error: ${String((err as Error)?.stack ?? err)}\n`)
+  process.exit(2)
+})

@@ -1,0 +1,64 @@
+import { readFile, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { DeviceKeyFile } from '@ecandle/hardware-bridge'
+import { StoreError } from '@ecandle/store'
+import { startApi } from '../api.js'
+import { loadConfig, loadNetwork, type ConfigOverrides } from '../config.js'
+import { CliError } from '../errors.js'
+import { Hub } from '../hub.js'
+import { createApiToken, readApiToken, readHubKey, readSecretFile } from '../keys.js'
+import { createLogger } from '../logger.js'
+import { existsSync } from 'node:fs'
+
+/** `ecandle daemon`: runs a hub until SIGINT/SIGTERM, then stops cleanly. */
+export async function runDaemon (dataDir: string, flags: ConfigOverrides): Promise<void> {
+  const config = await loadConfig(dataDir, flags)
+  const net = await loadNetwork(config.networkPath)
+  const seed = await readHubKey(config.keyPath)
+  const token = existsSync(config.tokenPath) ? await readApiToken(config.tokenPath) : await createApiToken(config.tokenPath)
+  let deviceKeys: DeviceKeyFile | undefined
+  if (config.emulator !== undefined) {
+    try {
+      deviceKeys = JSON.parse(await readSecretFile(config.emulator.keysPath, 'device key file'))
+    } catch (err) {
+      if (err instanceof CliError) throw err
+      throw new CliError(`device key file ${config.emulator.keysPath}: not valid JSON`)
+    }
+  }
+  const log = createLogger(config.logLevel, config.pretty)
+  const hub = new Hub(net, seed, config, log, deviceKeys)
+  try {
+    await hub.start()
+  } catch (err) {
+    await hub.stop().catch(() => {})
+    if (err instanceof StoreError) throw new CliError(`${config.dbPath}: ${err.message}`)
+    throw err
+  }
+  const api = await startApi(hub, { host: config.apiHost, port: config.apiPort, token })
+  const port = (api.server.address() as { port: number }).port
+  const apiFile = join(config.dataDir, 'api.json')
+  await writeFile(apiFile, JSON.stringify({ url: `http://${config.apiHost}:${port}`, pid: process.pid }) + '\n')
+  log.info({ api: `http://${config.apiHost}:${port}` }, 'API listening')
+
+  await new Promise<void>(resolve => {
+    const stop = (sig: string): void => {
+      log.info({ signal: sig }, 'stopping')
+      resolve()
+    }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  })
+  await api.close()
+  await hub.stop()
+  await rm(apiFile, { force: true })
+  log.info('stopped')
+}
+
+/** The API address of a running hub, from `<data-dir>/api.json`. */
+export async function apiUrl (dataDir: string): Promise<string> {
+  try {
+    return JSON.parse(await readFile(join(dataDir, 'api.json'), 'utf8')).url
+  } catch {
+    throw new CliError(`no running hub found in ${dataDir} (no api.json: is \`ecandle daemon\` running?)`)
+  }
+}

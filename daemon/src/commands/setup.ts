@@ -1,0 +1,116 @@
+import { mkdir, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { join, relative } from 'node:path'
+import { generateSeed, parseNetwork, peerIdFromPublicKey, signerFromSeed, toHex, type NetworkDefinition } from '@ecandle/protocol'
+import { createApiToken, createHubKey, writeSecretFile } from '../keys.js'
+import type { ConfigFile } from '../config.js'
+
+/** A free TCP port on loopback (for testnets that pick their own ports). */
+export async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port
+      srv.close(() => { resolve(port) })
+    })
+  })
+}
+
+/** Creates a hub data dir: key (0600), API token (0600), config.json. */
+export async function initHubDir (dir: string, opts: { networkPath: string, listen: string[], seed?: Uint8Array, emulator?: { reportIntervalS: number }, entryIntervalMs?: number }): Promise<string> {
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  const seed = await createHubKey(join(dir, 'hub.key'), opts.seed)
+  await createApiToken(join(dir, 'api.token'))
+  const config: ConfigFile = {
+    network: relative(dir, opts.networkPath),
+    listen: opts.listen,
+    api: { host: '127.0.0.1', port: 0 },
+    entryIntervalMs: opts.entryIntervalMs ?? 5000,
+    syncIntervalMs: 3000,
+    emulator: opts.emulator === undefined ? null : { keys: 'devices.json', reportIntervalS: opts.emulator.reportIntervalS },
+    log: { level: 'info', pretty: false }
+  }
+  await writeFile(join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n', { flag: 'wx' })
+  return peerIdFromPublicKey(signerFromSeed(seed).publicKey)
+}
+
+/** Community hub places: the emulator shapes sunlight by them. */
+const PLACES = [
+  { name: 'Nairobi', lat: -1.29, lon: 36.82 }, { name: 'Lagos', lat: 6.52, lon: 3.38 }, { name: 'Lima', lat: -12.05, lon: -77.04 },
+  { name: 'Kampala', lat: 0.35, lon: 32.58 }, { name: 'Bogota', lat: 4.71, lon: -74.07 }, { name: 'Accra', lat: 5.6, lon: -0.19 },
+  { name: 'Quito', lat: -0.18, lon: -78.47 }, { name: 'Dar es Salaam', lat: -6.79, lon: 39.21 }, { name: 'Guatemala', lat: 14.63, lon: -90.51 },
+  { name: 'Kinshasa', lat: -4.32, lon: 15.31 }
+]
+
+export interface CreateNetworkOptions {
+  dir: string
+  hubs: number
+  devicesPerHub: number
+  name?: string
+  epochLengthS?: number
+  gracePeriodS?: number
+  reportIntervalS?: number
+  entryIntervalMs?: number
+  host?: string
+  /** Genesis time, unix s (default: now). */
+  genesisTime?: number
+}
+
+export interface CreatedNetwork { networkPath: string, hubDirs: string[], peerIds: string[], ports: number[] }
+
+/**
+ * Writes a testnet: network.json, accounts.json (0600), and hub-1..N data dirs each with a hub
+ * key, config and the keys of its emulated devices (0600). Ports are picked free on the host.
+ */
+export async function createNetwork (o: CreateNetworkOptions): Promise<CreatedNetwork> {
+  if (!Number.isInteger(o.hubs) || o.hubs < 1 || o.hubs > 64) throw new Error('--hubs must be 1..64')
+  if (!Number.isInteger(o.devicesPerHub) || o.devicesPerHub < 0 || o.devicesPerHub > 5000) throw new Error('--devices-per-hub must be 0..5000')
+  const host = o.host ?? '127.0.0.1'
+  await mkdir(o.dir, { recursive: true })
+  const networkPath = join(o.dir, 'network.json')
+  const hubSeeds = Array.from({ length: o.hubs }, () => generateSeed())
+  const peerIds = hubSeeds.map(s => peerIdFromPublicKey(signerFromSeed(s).publicKey))
+  const ports: number[] = []
+  for (let i = 0; i < o.hubs; i++) ports.push(await freePort())
+  const account = (): { seed: string, account: string } => {
+    const seed = generateSeed()
+    return { seed: toHex(seed), account: toHex(signerFromSeed(seed).publicKey) }
+  }
+  const operators = peerIds.map(() => account())
+  const backers = Array.from({ length: Math.max(1, Math.min(5, o.hubs)) }, () => account())
+  const deviceKeys: Array<Array<{ id: string, seed: string, ratedWhPerDay: number }>> = []
+  const def: NetworkDefinition = {
+    name: o.name ?? 'ecandle-testnet',
+    genesisTime: o.genesisTime ?? Math.floor(Date.now() / 1000),
+    epochLengthS: o.epochLengthS ?? 60,
+    gracePeriodS: o.gracePeriodS ?? 10,
+    emissionPerEpoch: '1000000000',
+    capexBps: 6000,
+    deviceCapMwhPerEpoch: '1000000',
+    validators: peerIds.map((peerId, i) => ({ peerId, operator: operators[i].account, location: { lat: PLACES[i % PLACES.length].lat, lon: PLACES[i % PLACES.length].lon } })),
+    devices: [],
+    bootstrap: peerIds.map((id, i) => `/ip4/${host}/tcp/${ports[i]}/p2p/${id}`)
+  }
+  peerIds.forEach((hub, i) => {
+    deviceKeys.push([])
+    for (let j = 1; j <= o.devicesPerHub; j++) {
+      const seed = generateSeed()
+      const id = `h${i + 1}-d${String(j).padStart(3, '0')}`
+      const ratedWhPerDay = 100 + 25 * (j % 5)
+      def.devices.push({ id, publicKey: toHex(signerFromSeed(seed).publicKey), hub, capex: backers[(i + j) % backers.length].account, opex: operators[i].account, ratedWhPerDay })
+      deviceKeys[i].push({ id, seed: toHex(seed), ratedWhPerDay })
+    }
+  })
+  parseNetwork(def) // the file we write must be one we accept
+  await writeFile(networkPath, JSON.stringify(def, null, 2) + '\n')
+  await writeSecretFile(join(o.dir, 'accounts.json'), JSON.stringify({ operators, backers }, null, 2) + '\n')
+  const hubDirs: string[] = []
+  for (let i = 0; i < o.hubs; i++) {
+    const dir = join(o.dir, `hub-${i + 1}`)
+    await initHubDir(dir, { networkPath, listen: [`/ip4/${host}/tcp/${ports[i]}`], seed: hubSeeds[i], emulator: { reportIntervalS: o.reportIntervalS ?? 10 }, entryIntervalMs: o.entryIntervalMs })
+    await writeSecretFile(join(dir, 'devices.json'), JSON.stringify({ devices: deviceKeys[i] }, null, 2) + '\n')
+    hubDirs.push(dir)
+  }
+  return { networkPath, hubDirs, peerIds, ports }
+}

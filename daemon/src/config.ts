@@ -1,0 +1,113 @@
+import { readFile } from 'node:fs/promises'
+import { dirname, isAbsolute, join, resolve } from 'node:path'
+import { parseNetwork, ProtocolError, type Network } from '@ecandle/protocol'
+import { CliError } from './errors.js'
+
+/**
+ * Hub configuration: `<data-dir>/config.json`, then environment (ECANDLE_*), then flags.
+ * Paths in the file are relative to the data dir.
+ */
+export interface HubConfig {
+  dataDir: string
+  networkPath: string
+  dbPath: string
+  keyPath: string
+  tokenPath: string
+  listen: string[]
+  apiHost: string
+  apiPort: number
+  entryIntervalMs: number
+  syncIntervalMs: number
+  emulator?: { keysPath: string, reportIntervalS: number }
+  logLevel: string
+  pretty: boolean
+}
+
+export interface ConfigFile {
+  network?: string
+  listen?: string[]
+  api?: { host?: string, port?: number }
+  entryIntervalMs?: number
+  syncIntervalMs?: number
+  emulator?: { keys?: string, reportIntervalS?: number } | null
+  log?: { level?: string, pretty?: boolean }
+}
+
+export interface ConfigOverrides {
+  listen?: string[]
+  apiPort?: number
+  apiHost?: string
+  entryIntervalMs?: number
+  syncIntervalMs?: number
+  logLevel?: string
+  pretty?: boolean
+  network?: string
+}
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+function num (v: unknown, what: string, min: number, max: number): number {
+  const n = typeof v === 'string' ? Number(v) : v
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) throw new CliError(`config: ${what} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`)
+  return n
+}
+
+export async function loadConfig (dataDir: string, flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Promise<HubConfig> {
+  const dir = resolve(dataDir)
+  const path = join(dir, 'config.json')
+  let file: ConfigFile = {}
+  let text: string | undefined
+  try {
+    text = await readFile(path, 'utf8')
+  } catch {
+    throw new CliError(`no hub config at ${path} (run \`ecandle init --data-dir ${dataDir} --network FILE\`)`)
+  }
+  try {
+    file = JSON.parse(text)
+  } catch (err: any) {
+    throw new CliError(`config ${path}: not valid JSON (${String(err.message)})`)
+  }
+  if (typeof file !== 'object' || file === null || Array.isArray(file)) throw new CliError(`config ${path}: expected a JSON object`)
+  const known = ['network', 'listen', 'api', 'entryIntervalMs', 'syncIntervalMs', 'emulator', 'log']
+  for (const k of Object.keys(file)) if (!known.includes(k)) throw new CliError(`config ${path}: unknown field "${k}"`)
+  const rel = (p: string): string => isAbsolute(p) ? p : join(dir, p)
+  const listen = flags.listen ?? (env.ECANDLE_LISTEN?.split(',')) ?? file.listen ?? ['/ip4/0.0.0.0/tcp/4001']
+  if (!Array.isArray(listen) || !listen.every(a => typeof a === 'string' && a.startsWith('/'))) throw new CliError(`config: listen must be a list of multiaddrs`)
+  const logLevel = flags.logLevel ?? env.ECANDLE_LOG_LEVEL ?? file.log?.level ?? 'info'
+  if (!LEVELS.includes(logLevel)) throw new CliError(`config: log level must be one of ${LEVELS.join(', ')}`)
+  const networkPath = flags.network ?? env.ECANDLE_NETWORK ?? file.network
+  if (networkPath === undefined) throw new CliError(`config ${path}: "network" (path of the network file) is missing`)
+  const emu = file.emulator
+  return {
+    dataDir: dir,
+    networkPath: rel(networkPath),
+    dbPath: join(dir, 'db'),
+    keyPath: join(dir, 'hub.key'),
+    tokenPath: join(dir, 'api.token'),
+    listen,
+    apiHost: flags.apiHost ?? env.ECANDLE_API_HOST ?? file.api?.host ?? '127.0.0.1',
+    apiPort: num(flags.apiPort ?? env.ECANDLE_API_PORT ?? file.api?.port ?? 0, 'api.port', 0, 65535),
+    entryIntervalMs: num(flags.entryIntervalMs ?? env.ECANDLE_ENTRY_INTERVAL_MS ?? file.entryIntervalMs ?? 5000, 'entryIntervalMs', 50, 3_600_000),
+    syncIntervalMs: num(flags.syncIntervalMs ?? env.ECANDLE_SYNC_INTERVAL_MS ?? file.syncIntervalMs ?? 3000, 'syncIntervalMs', 100, 3_600_000),
+    emulator: emu == null ? undefined : { keysPath: rel(emu.keys ?? 'devices.json'), reportIntervalS: num(emu.reportIntervalS ?? 10, 'emulator.reportIntervalS', 1, 86400) },
+    logLevel,
+    pretty: flags.pretty ?? (env.ECANDLE_LOG_PRETTY === '1' || file.log?.pretty === true)
+  }
+}
+
+export async function loadNetwork (path: string): Promise<Network> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch {
+    throw new CliError(`network file not found: ${path}`)
+  }
+  try {
+    return parseNetwork(text)
+  } catch (err) {
+    if (err instanceof ProtocolError) throw new CliError(`${path}: ${err.message}`)
+    throw err
+  }
+}
+
+export { dirname }

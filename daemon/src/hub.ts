@@ -1,0 +1,124 @@
+import { createEmulator, type Bridge, type DeviceKeyFile } from '@ecandle/hardware-bridge'
+import { createHubNode, Gossip, type HubNode } from '@ecandle/net'
+import { fromHex, peerIdFromPublicKey, signerFromSeed, topics, type Network, type Signer } from '@ecandle/protocol'
+import { Store } from '@ecandle/store'
+import { Ingest, SyncService } from '@ecandle/sync'
+import type { Logger } from 'pino'
+import { HubLog } from './hub-log.js'
+import type { HubConfig } from './config.js'
+
+/**
+ * One hub: its LevelDB, its libp2p node, gossip and sync of every hub's log, its own log fed
+ * by its devices. Start order matters: store before network (nothing arrives before we can keep
+ * it), network before devices (our entries have somewhere to go).
+ */
+export class Hub {
+  readonly peerId: string
+  readonly signer: Signer
+  store!: Store
+  node!: HubNode
+  gossip!: Gossip
+  ingest!: Ingest
+  sync!: SyncService
+  hubLog?: HubLog
+  bridge?: Bridge
+  readonly startedAt = Date.now()
+
+  constructor (readonly net: Network, seed: Uint8Array, readonly config: HubConfig, readonly log: Logger, private readonly deviceKeys?: DeviceKeyFile) {
+    this.signer = signerFromSeed(seed)
+    this.peerId = peerIdFromPublicKey(this.signer.publicKey)
+    this.seed = seed
+  }
+
+  private readonly seed: Uint8Array
+
+  get isValidator (): boolean { return this.net.hubs.has(this.peerId) }
+
+  async start (): Promise<void> {
+    const net = this.net
+    this.store = await Store.open(this.config.dbPath, net.id)
+    this.node = await createHubNode({ seed: this.seed, networkId: net.id, listen: this.config.listen, bootstrap: net.def.bootstrap.filter(a => !a.endsWith(this.peerId)) })
+    this.gossip = new Gossip(this.node.services.pubsub, this.log)
+    this.ingest = new Ingest(net, this.store, this.log, {
+      onEntry: (e, from) => {
+        if (from === this.peerId) void this.gossip.publish(topics.entries(net.id), e.bytes)
+      },
+      onEvidence: (ev) => { void this.gossip.publish(topics.evidence(net.id), ev.bytes) },
+      onGap: (_hub, _from, peer) => { this.sync.requestSync(peer) }
+    })
+    this.sync = new SyncService(this.node, net, this.store, this.ingest, this.log, {
+      intervalMs: this.config.syncIntervalMs, requestTimeoutMs: 10_000, concurrency: 2
+    })
+    this.gossip.subscribe(topics.entries(net.id), async (data, from) => { await this.ingest.accept(data, from) })
+    this.gossip.subscribe(topics.evidence(net.id), async (data) => { await this.ingest.addEvidence(data) })
+    await this.node.start()
+    await this.sync.start()
+    if (this.isValidator) {
+      this.hubLog = new HubLog(net, this.peerId, this.signer, this.store, this.ingest, this.log, {
+        entryIntervalMs: this.config.entryIntervalMs, maxPending: 8192, maxReportAgeS: 30 * 86400
+      })
+      this.hubLog.start()
+      if (this.deviceKeys !== undefined && this.config.emulator !== undefined) {
+        const mine = this.deviceKeys.devices.filter(d => net.devices.get(d.id)?.info.hub === this.peerId)
+        this.bridge = createEmulator({
+          devices: mine.map(d => ({ id: d.id, seed: fromHex(d.seed, `device ${d.id} seed`, 32), ratedWhPerDay: d.ratedWhPerDay })),
+          location: net.hubs.get(this.peerId)?.info.location,
+          reportIntervalS: this.config.emulator.reportIntervalS,
+          logger: this.log.child({ component: 'emulator' })
+        })
+        await this.bridge.start(this.hubLog)
+      }
+    } else {
+      this.log.warn({ peerId: this.peerId }, 'this hub is not a validator of the network: following only')
+    }
+    this.log.info({ peerId: this.peerId, addrs: this.addrs(), network: net.id }, 'hub started')
+  }
+
+  async stop (): Promise<void> {
+    await this.bridge?.stop().catch(err => this.log.warn({ err: String(err) }, 'bridge stop failed'))
+    await this.hubLog?.stop()
+    await this.sync?.stop()
+    await this.node?.stop()
+    await this.store?.close()
+  }
+
+  addrs (): string[] {
+    return this.node.getMultiaddrs().map(a => a.toString())
+  }
+
+  status (): HubStatus {
+    const heads: HubStatus['heads'] = {}
+    for (const [hub, h] of this.store.heads()) heads[hub] = { seq: h.seq, id: h.id.toString() }
+    return {
+      peerId: this.peerId,
+      network: this.net.id,
+      validator: this.isValidator,
+      addrs: this.addrs(),
+      peers: this.node.getPeers().length,
+      heads,
+      reports: this.store.reportCount,
+      evidence: this.ingest.counts.evidence,
+      uptimeS: Math.round((Date.now() - this.startedAt) / 1000),
+      ingest: { ...this.ingest.counts },
+      sync: { ...this.sync.counts },
+      log: this.hubLog === undefined ? undefined : { ...this.hubLog.counts },
+      devices: this.bridge === undefined ? 0 : this.bridge.devices().length
+    }
+  }
+}
+
+export interface HubStatus {
+  peerId: string
+  network: string
+  validator: boolean
+  addrs: string[]
+  peers: number
+  heads: Record<string, { seq: number, id: string }>
+  reports: number
+  evidence: number
+  uptimeS: number
+  ingest: Record<string, number>
+  sync: Record<string, number>
+  log?: Record<string, number>
+  devices: number
+}

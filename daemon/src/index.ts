@@ -1,0 +1,6 @@
+export * from './hub.js'
+export * from './hub-log.js'
+export * from './config.js'
+export * from './keys.js'
+export * from './errors.js'
+export * from './commands/setup.js'

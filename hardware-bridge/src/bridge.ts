@@ -1,0 +1,55 @@
+/**
+ * The contract between the hub daemon and whatever brings device reports in
+ * (the in-process emulator, serial lines, MQTT). The daemon implements BridgeHost;
+ * each transport implements Bridge.
+ *
+ * Delivery is at-least-once on the wire and exactly-once in the log: a transport acks a report
+ * to its device only when `submit` resolved 'stored' or 'duplicate' (the report is durably in
+ * LevelDB); on 'refused' it tells the device why; on 'busy' it sends nothing and the device resends.
+ */
+export type SubmitResult =
+  | { status: 'stored' }
+  | { status: 'duplicate' }
+  | { status: 'refused', reason: RefusalReason, message: string }
+  | { status: 'busy' }
+
+/** Why a hub refuses a report for good (the device must not resend it). */
+export type RefusalReason =
+  | 'malformed' // not a well-formed signed report
+  | 'unregistered-device' // device id not in the registry
+  | 'wrong-hub' // device registered to another hub
+  | 'bad-signature'
+  | 'implausible' // values impossible for the device's rating
+  | 'clock' // period ends in the hub's future or absurdly far in the past
+  | 'counter-reused' // a different report with a counter already used (or an older counter)
+
+export interface BridgeHost {
+  /** Resolves once the report is durable (or refused); never rejects. */
+  submit: (reportBytes: Uint8Array) => Promise<SubmitResult>
+  /** Hub clock, unix ms: devices are kept in sync with it. */
+  now: () => number
+}
+
+export interface DeviceLinkStatus {
+  device: string
+  link: string
+  connected: boolean
+  lastReportAt?: number
+  counter?: number
+  batteryMv?: number
+  soc?: number
+  energyTodayMwh?: number
+  errors: number
+  lastError?: string
+}
+
+export interface Bridge {
+  start: (host: BridgeHost) => Promise<void>
+  stop: () => Promise<void>
+  devices: () => DeviceLinkStatus[]
+}
+
+/** Keys of emulated devices, as written by `ecandle network create` (file mode 0600). */
+export interface DeviceKeyFile {
+  devices: Array<{ id: string, seed: string /* hex, 32 bytes */, ratedWhPerDay: number }>
+}

@@ -1,0 +1,6 @@
+export * from './bridge.js'
+export * from './emulator.js'
+export { DeviceModel, Fault, type PeriodSample, type DeviceModelOptions } from './device-model.js'
+export { DEFAULT_LOCATION, clearSkyFactor, type Location } from './sun.js'
+export { ocvMv, terminalMv } from './battery.js'
+export type { Logger } from './logger.js'

@@ -1,0 +1,115 @@
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
+import type { Bridge, BridgeHost, DeviceLinkStatus } from './bridge.js'
+import { DeviceTable } from './device-table.js'
+import { MAX_PAYLOAD_BYTES } from './frame.js'
+import { LinkSession, newSessionStats, type LinkSessionStats } from './link-session.js'
+import type { Logger } from './logger.js'
+import { encodeMessage } from './messages.js'
+
+/**
+ * Topics (docs/device-protocol.md §MQTT). Every message body is one DAG-CBOR link message, no
+ * line framing: MQTT already frames and TCP already checksums.
+ *   ecandle/<net>/dev/<device>/up    device → hub  (hello, report, error)
+ *   ecandle/<net>/dev/<device>/down  hub → device  (ack, time, error)
+ *   ecandle/<net>/time               hub → every device (time)
+ */
+export const mqttTopics = {
+  up: (net: string, device: string): string => `ecandle/${net}/dev/${device}/up`,
+  down: (net: string, device: string): string => `ecandle/${net}/dev/${device}/down`,
+  time: (net: string): string => `ecandle/${net}/time`,
+  allUp: (net: string): string => `ecandle/${net}/dev/+/up`
+}
+
+const UP_RE = /^ecandle\/[^/]+\/dev\/([A-Za-z0-9._-]{1,64})\/up$/
+
+export interface MqttBridgeOptions {
+  /** e.g. mqtt://127.0.0.1:1883 */
+  url: string
+  /** Topic segment naming the network (the network id, or a short name); no '/', '+', '#'. */
+  network: string
+  /** Passed to mqtt.connect (credentials, TLS, clientId…). */
+  clientOptions?: IClientOptions
+  /** Broadcast the hub clock this often; default 10 min. */
+  timeSyncMs?: number
+  /** Unconfirmed publishes kept; beyond this, messages are dropped (devices resend). Default 1000. */
+  maxPendingPublishes?: number
+  maxReportAgeS?: number
+  logger?: Logger
+}
+
+export interface MqttBridge extends Bridge {
+  stats: () => LinkSessionStats & { connects: number, oversize: number, droppedPublishes: number }
+}
+
+/** Devices talking to the hub through an MQTT broker, QoS 1 both ways. */
+export function createMqttBridge (opts: MqttBridgeOptions): MqttBridge {
+  if (!/^[^/+#\s]{1,128}$/.test(opts.network)) throw new TypeError('network: 1..128 characters, none of / + # or spaces')
+  const net = opts.network
+  const link = `mqtt:${opts.url}`
+  const table = new DeviceTable()
+  const log = opts.logger ?? {}
+  const maxPending = opts.maxPendingPublishes ?? 1000
+  const sessionStats = newSessionStats()
+  const extra = { connects: 0, oversize: 0, droppedPublishes: 0 }
+  let client: MqttClient | undefined
+  let session: LinkSession | undefined
+  let syncTimer: NodeJS.Timeout | undefined
+  let pending = 0
+
+  function publish (topic: string, body: Uint8Array): void {
+    const c = client
+    // Offline publishes would queue without bound in the client; the device resends instead.
+    if (c === undefined || !c.connected || pending >= maxPending) { extra.droppedPublishes++; return }
+    pending++
+    c.publish(topic, Buffer.from(body), { qos: 1 }, err => {
+      pending--
+      if (err != null) log.debug?.({ topic, err: err.message }, 'mqtt: publish failed')
+    })
+  }
+
+  return {
+    async start (host: BridgeHost): Promise<void> {
+      if (client !== undefined) return
+      session = new LinkSession({
+        link,
+        host,
+        table,
+        logger: log,
+        maxReportAgeS: opts.maxReportAgeS,
+        stats: sessionStats,
+        send: (m, device) => { publish(device === undefined ? mqttTopics.time(net) : mqttTopics.down(net, device), encodeMessage(m)) }
+      })
+      const s = session
+      const c = mqtt.connect(opts.url, { reconnectPeriod: 1000, connectTimeout: 10_000, clean: true, ...opts.clientOptions })
+      client = c
+      c.on('connect', () => {
+        extra.connects++
+        log.info?.({ url: opts.url }, 'mqtt: connected')
+        c.subscribe(mqttTopics.allUp(net), { qos: 1 }, err => {
+          if (err != null) log.warn?.({ err: err.message }, 'mqtt: subscribe failed')
+          else s.sendTime() // time sync at connect
+        })
+      })
+      c.on('close', () => { table.disconnectLink(link) })
+      c.on('error', err => { log.warn?.({ err: err.message }, 'mqtt: client error') })
+      c.on('message', (topic, body) => {
+        const m = UP_RE.exec(topic)
+        if (m === null) return
+        if (body.byteLength > MAX_PAYLOAD_BYTES) { extra.oversize++; return }
+        s.handle(new Uint8Array(body), m[1])
+      })
+      syncTimer = setInterval(() => { s.sendTime() }, opts.timeSyncMs ?? 600_000)
+      syncTimer.unref()
+    },
+    async stop (): Promise<void> {
+      if (syncTimer !== undefined) clearInterval(syncTimer)
+      session?.close()
+      const c = client
+      client = undefined
+      table.disconnectLink(link)
+      if (c !== undefined) await c.endAsync()
+    },
+    devices: (): DeviceLinkStatus[] => table.all(),
+    stats: () => ({ ...sessionStats, ...extra })
+  }
+}

@@ -1,0 +1,14 @@
+import type { BridgeHost, SubmitResult } from '../src/bridge.js'
+
+/** A BridgeHost that stores in memory, with a clock the test moves and an answer the test picks. */
+export class FakeHost implements BridgeHost {
+  t: number
+  readonly submitted: Uint8Array[] = []
+  answer: (bytes: Uint8Array) => SubmitResult | Promise<SubmitResult> = () => ({ status: 'stored' })
+  constructor (startMs: number) { this.t = startMs }
+  now = (): number => this.t
+  submit = async (bytes: Uint8Array): Promise<SubmitResult> => {
+    this.submitted.push(bytes)
+    return await this.answer(bytes)
+  }
+}

@@ -1,0 +1,115 @@
+import type { CID } from 'multiformats/cid'
+import { decodeCanonical, encode, expectBytes, expectMap, expectString, expectUint } from './cbor.js'
+import { Domain, verifySignature, type Signer } from './crypto.js'
+import { ignore, ProtocolError, reject } from './errors.js'
+import { contentId } from './ids.js'
+import { limits } from './names.js'
+import { epochOf, type Network } from './network.js'
+import { verifyReport, type DecodedReport } from './report.js'
+
+/** One hub log entry: a batch of device-signed reports, hash-chained to the previous entry. */
+export interface EntryPayload {
+  /** Peer id of the hub whose log this is. */
+  hub: string
+  /** 1, 2, … */
+  seq: number
+  /** Content id of entry seq−1; null for seq 1. */
+  prev: CID | null
+  /** Epoch of `time` by the hub's clock. */
+  epoch: number
+  /** Unix ms, hub clock. */
+  time: number
+  /** Original signed report bytes. */
+  reports: Uint8Array[]
+}
+
+export interface DecodedEntry {
+  /** The original signed bytes: stored and forwarded as they are. */
+  bytes: Uint8Array
+  id: CID
+  payload: EntryPayload
+  signature: Uint8Array
+  body: Uint8Array
+}
+
+export interface VerifiedEntry extends DecodedEntry {
+  reports: DecodedReport[]
+}
+
+/** Hub signatures are bound to the network: the same key on two networks cannot be replayed. */
+export const entryDomain = (networkId: string): string => `${Domain.entry}/${networkId}`
+
+export function signEntry (net: Network, signer: Signer, payload: EntryPayload): Uint8Array {
+  const body = encode({ ...payload })
+  return encode({ p: body, s: signer.sign(entryDomain(net.id), body) })
+}
+
+/** Decodes a signed entry (shape and bounds only). Throws ProtocolError. */
+export function decodeEntry (bytes: Uint8Array): DecodedEntry {
+  if (bytes.byteLength > limits.maxEntryBytes) throw new ProtocolError('size', `entry: ${bytes.byteLength} bytes > ${limits.maxEntryBytes}`)
+  const env = expectMap(decodeCanonical(bytes, 'entry'), 'entry', ['p', 's'])
+  const body = expectBytes(env.p, 'entry.p', limits.maxEntryBytes)
+  const signature = expectBytes(env.s, 'entry.s', 64, 64)
+  const m = expectMap(decodeCanonical(body, 'entry payload'), 'entry payload', ['hub', 'seq', 'prev', 'epoch', 'time', 'reports'])
+  const seq = expectUint(m.seq, 'entry.seq')
+  if (seq < 1) throw new ProtocolError('shape', 'entry.seq: must be ≥ 1')
+  const prev = m.prev
+  if (seq === 1 ? prev !== null : (prev === null || typeof prev !== 'object' || (prev as any).asCID !== prev)) {
+    throw new ProtocolError('shape', 'entry.prev: must be null for seq 1 and a CID link otherwise')
+  }
+  if (!Array.isArray(m.reports) || m.reports.length === 0 || m.reports.length > limits.maxReportsPerEntry) {
+    throw new ProtocolError('shape', `entry.reports: expected 1..${limits.maxReportsPerEntry} reports`)
+  }
+  const reports = m.reports.map((r, i) => expectBytes(r, `entry.reports[${i}]`, limits.maxReportBytes))
+  const payload: EntryPayload = {
+    hub: expectString(m.hub, 'entry.hub', 128),
+    seq,
+    prev: prev as CID | null,
+    epoch: expectUint(m.epoch, 'entry.epoch'),
+    time: expectUint(m.time, 'entry.time'),
+    reports
+  }
+  return { bytes, id: contentId(bytes), payload, signature, body }
+}
+
+/**
+ * Every rule that needs no log state, in the order they are cheapest to check.
+ * Stateful rules (duplicate, gap, chain link, counters) live with the store.
+ */
+export function verifyEntry (net: Network, bytes: Uint8Array, nowMs: number): VerifiedEntry {
+  let e: DecodedEntry
+  try {
+    e = decodeEntry(bytes)
+  } catch (err) {
+    // Size, encoding and shape: the bytes themselves are bad.
+    if (err instanceof ProtocolError) throw reject(`entry-${err.code}`, err.message)
+    throw err
+  }
+  const p = e.payload
+  // Only validator hubs keep logs.
+  const hub = net.hubs.get(p.hub)
+  if (hub === undefined) throw reject('unknown-hub', `entry: ${p.hub.slice(0, 60)} is not a hub of this network`)
+  // The hub's signature over the payload bytes as received.
+  if (!verifySignature(hub.publicKey, entryDomain(net.id), e.body, e.signature)) throw reject('entry-signature', `entry ${p.hub}#${p.seq}: bad hub signature`)
+  // The epoch stamp must be the epoch of the entry's own time (a cut relies on it).
+  if (p.epoch !== epochOf(net, p.time)) throw reject('entry-epoch', `entry ${p.hub}#${p.seq}: epoch ${p.epoch} is not the epoch of its time`)
+  // From our future: we may be behind; not provably bad, so drop it now and let sync bring it later.
+  if (p.time > nowMs + limits.maxClockSkewMs) throw ignore('future', `entry ${p.hub}#${p.seq}: time is ${p.time - nowMs} ms ahead of ours`)
+  const reports: DecodedReport[] = []
+  const lastCounter = new Map<string, number>()
+  for (const rb of p.reports) {
+    const r = verifyReport(net, rb, p.hub)
+    // A report cannot end after the entry that carries it (beyond device clock slack).
+    if (r.report.periodEnd * 1000 > p.time + limits.maxReportSkewS * 1000) {
+      throw reject('report-future', `entry ${p.hub}#${p.seq}: report ${r.report.device}#${r.report.counter} ends after the entry`)
+    }
+    // Counters rise strictly per device within an entry (across entries: checked against the log).
+    const last = lastCounter.get(r.report.device)
+    if (last !== undefined && r.report.counter <= last) {
+      throw reject('counter-order', `entry ${p.hub}#${p.seq}: device ${r.report.device} counter ${r.report.counter} after ${last}`)
+    }
+    lastCounter.set(r.report.device, r.report.counter)
+    reports.push(r)
+  }
+  return { ...e, reports }
+}

@@ -1,0 +1,92 @@
+import { decodeCanonical, encode, equalBytes, expectBytes, expectMap, expectString } from './cbor.js'
+import { sha256, toHex } from './crypto.js'
+import { asReject, ProtocolError, reject } from './errors.js'
+import { limits } from './names.js'
+import type { Network } from './network.js'
+import { verifyEntry } from './entry.js'
+import { verifyReport } from './report.js'
+
+/**
+ * Evidence of equivocation: two different objects signed by one key for one slot.
+ * - 'entry': two entries of one hub with the same seq;
+ * - 'report': two reports of one device with the same counter.
+ * It needs no signature of its own: both halves carry the offender's signature.
+ * Canonical form: `a` sorts before `b` bytewise, so a pair has exactly one encoding and id.
+ */
+export type EvidenceKind = 'entry' | 'report'
+
+export interface Evidence {
+  kind: EvidenceKind
+  a: Uint8Array
+  b: Uint8Array
+}
+
+export interface VerifiedEvidence extends Evidence {
+  bytes: Uint8Array
+  /** Hex sha256 of the evidence bytes. */
+  id: string
+  /** Who equivocated: hub peer id or device id. */
+  offender: string
+  /** Which slot: seq or counter. */
+  slot: number
+}
+
+function compareBytes (a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.byteLength, b.byteLength)
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i]
+  return a.byteLength - b.byteLength
+}
+
+export function encodeEvidence (kind: EvidenceKind, x: Uint8Array, y: Uint8Array): Uint8Array {
+  const [a, b] = compareBytes(x, y) <= 0 ? [x, y] : [y, x]
+  return encode({ k: kind, a, b })
+}
+
+/** Checks evidence fully: shape, order, both signatures valid, same signer and slot, different bytes. REJECT otherwise. */
+export function verifyEvidence (net: Network, bytes: Uint8Array): VerifiedEvidence {
+  let kind: string, a: Uint8Array, b: Uint8Array
+  try {
+    if (bytes.byteLength > limits.maxEvidenceBytes) throw new ProtocolError('size', `evidence: ${bytes.byteLength} bytes > ${limits.maxEvidenceBytes}`)
+    const m = expectMap(decodeCanonical(bytes, 'evidence'), 'evidence', ['k', 'a', 'b'])
+    kind = expectString(m.k, 'evidence.k', 16)
+    a = expectBytes(m.a, 'evidence.a', limits.maxEntryBytes)
+    b = expectBytes(m.b, 'evidence.b', limits.maxEntryBytes)
+  } catch (err) {
+    throw asReject(err)
+  }
+  if (compareBytes(a, b) >= 0) throw reject('evidence-order', 'evidence: halves must differ and be in byte order')
+  const id = toHex(sha256(bytes))
+  if (kind === 'entry') {
+    // Time is not checked here: an old equivocation is still an equivocation.
+    const ea = verifyEntry(net, a, Number.MAX_SAFE_INTEGER)
+    const eb = verifyEntry(net, b, Number.MAX_SAFE_INTEGER)
+    if (ea.payload.hub !== eb.payload.hub || ea.payload.seq !== eb.payload.seq) throw reject('evidence-slot', 'evidence: entries are not of one hub and seq')
+    return { kind, a, b, bytes, id, offender: ea.payload.hub, slot: ea.payload.seq }
+  }
+  if (kind === 'report') {
+    const dev = (r: Uint8Array): string => {
+      // The device's registered hub is the only one allowed to carry it; use it for the check.
+      const raw = decodeDeviceId(r)
+      const info = net.devices.get(raw)
+      if (info === undefined) throw reject('unregistered-device', `evidence: device ${raw} is not registered`)
+      return info.info.hub
+    }
+    const ra = verifyReport(net, a, dev(a))
+    const rb = verifyReport(net, b, dev(b))
+    if (ra.report.device !== rb.report.device || ra.report.counter !== rb.report.counter) throw reject('evidence-slot', 'evidence: reports are not of one device and counter')
+    return { kind, a, b, bytes, id, offender: ra.report.device, slot: ra.report.counter }
+  }
+  throw reject('evidence-kind', `evidence: unknown kind ${kind.slice(0, 16)}`)
+}
+
+function decodeDeviceId (reportBytes: Uint8Array): string {
+  try {
+    const env = expectMap(decodeCanonical(reportBytes, 'report'), 'report', ['p', 's'])
+    const p = expectMap(decodeCanonical(expectBytes(env.p, 'report.p', limits.maxReportBytes), 'report payload'), 'report payload', ['d', 'c', 't0', 't1', 'e', 's', 'l', 'mv', 'soc', 'tmp', 'f'])
+    return expectString(p.d, 'report.device', 64)
+  } catch (err) {
+    throw asReject(err)
+  }
+}
+
+export { equalBytes }

@@ -1,0 +1,41 @@
+/**
+ * Topic and protocol names. The network id in every name keeps two networks from ever mixing.
+ */
+export const topics = {
+  entries: (net: string): string => `/ecandle/${net}/entries/1`,
+  evidence: (net: string): string => `/ecandle/${net}/evidence/1`,
+  consensus: (net: string): string => `/ecandle/${net}/consensus/1`,
+  certificates: (net: string): string => `/ecandle/${net}/certificates/1`
+}
+
+export const protocols = {
+  heads: (net: string): string => `/ecandle/${net}/sync/heads/1`,
+  entries: (net: string): string => `/ecandle/${net}/sync/entries/1`,
+  certificates: (net: string): string => `/ecandle/${net}/sync/certificates/1`,
+  /** kad-dht protocol prefix: `${prefix}/kad/1.0.0`. */
+  dhtPrefix: (net: string): string => `/ecandle/${net}`
+}
+
+/** Bounds on everything that crosses the wire. */
+export const limits = {
+  /** A signed usage report (payload ≈ 60 B + 64 B signature). */
+  maxReportBytes: 256,
+  /** Reports in one log entry. */
+  maxReportsPerEntry: 256,
+  /** A signed log entry: 256 reports × 256 B plus header. */
+  maxEntryBytes: 256 * 256 + 1024,
+  /** Evidence holds two signed objects. */
+  maxEvidenceBytes: 2 * (256 * 256 + 1024) + 256,
+  /** A sync request frame. */
+  maxRequestBytes: 1024,
+  /** Entries returned by one `entries` sync request. */
+  maxEntriesPerRequest: 64,
+  /** How far in the future (our clock) an entry's time may be before we ignore it for now. */
+  maxClockSkewMs: 30_000,
+  /** How far past its entry's time a report's period may end (device clock slack). */
+  maxReportSkewS: 120,
+  /** A report period longer than this is implausible. */
+  maxReportPeriodS: 86_400,
+  /** Plausibility: delivered energy may exceed the rated Wh/day pro rata by at most this factor. */
+  plausibilityFactor: 2
+} as const

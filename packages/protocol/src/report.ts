@@ -1,0 +1,117 @@
+import { decodeCanonical, encode, expectBytes, expectInt, expectMap, expectString, expectUint } from './cbor.js'
+import { Domain, sha256, toHex, verifySignature, type Signer } from './crypto.js'
+import { ProtocolError, reject } from './errors.js'
+import { limits } from './names.js'
+import { DEVICE_ID_RE, type Network } from './network.js'
+
+/** One usage report, signed by the device that made it. */
+export interface UsageReport {
+  device: string
+  /** Strictly increasing per device, never reused. */
+  counter: number
+  /** Unix seconds. */
+  periodStart: number
+  periodEnd: number
+  energyMwh: number
+  solarMwh: number
+  litS: number
+  batteryMv: number
+  /** State of charge, percent. */
+  soc: number
+  /** Tenths of a degree Celsius. */
+  tempDeciC: number
+  /** Bit set of device faults. */
+  faults: number
+}
+
+/**
+ * Wire form: signed report = DAG-CBOR { p: payload bytes, s: 64-byte Ed25519 signature over
+ * "ecandle/report/1" 0x00 p }. The payload keys are short to keep a report near 130 bytes.
+ */
+const KEYS = { device: 'd', counter: 'c', periodStart: 't0', periodEnd: 't1', energyMwh: 'e', solarMwh: 's', litS: 'l', batteryMv: 'mv', soc: 'soc', tempDeciC: 'tmp', faults: 'f' } as const
+const PAYLOAD_KEYS = Object.values(KEYS)
+
+export interface DecodedReport {
+  /** The original signed bytes, as received. */
+  bytes: Uint8Array
+  /** Hex sha256 of `bytes`. */
+  id: string
+  report: UsageReport
+  payload: Uint8Array
+  signature: Uint8Array
+}
+
+export function encodeReportPayload (r: UsageReport): Uint8Array {
+  const m: Record<string, unknown> = {}
+  for (const [field, key] of Object.entries(KEYS)) m[key] = r[field as keyof UsageReport]
+  return encode(m)
+}
+
+export function signReport (signer: Signer, r: UsageReport): Uint8Array {
+  const p = encodeReportPayload(r)
+  return encode({ p, s: signer.sign(Domain.report, p) })
+}
+
+const U32 = 0xffff_ffff
+
+/** Decodes a signed report and checks its shape and bounds; does not check the signature. */
+export function decodeReport (bytes: Uint8Array): DecodedReport {
+  if (bytes.byteLength > limits.maxReportBytes) throw new ProtocolError('size', `report: ${bytes.byteLength} bytes > ${limits.maxReportBytes}`)
+  const env = expectMap(decodeCanonical(bytes, 'report'), 'report', ['p', 's'])
+  const payload = expectBytes(env.p, 'report.p', limits.maxReportBytes)
+  const signature = expectBytes(env.s, 'report.s', 64, 64)
+  const m = expectMap(decodeCanonical(payload, 'report payload'), 'report payload', PAYLOAD_KEYS)
+  const report: UsageReport = {
+    device: expectString(m.d, 'report.device', 64, DEVICE_ID_RE),
+    counter: expectUint(m.c, 'report.counter'),
+    periodStart: expectUint(m.t0, 'report.periodStart', 2 ** 40),
+    periodEnd: expectUint(m.t1, 'report.periodEnd', 2 ** 40),
+    energyMwh: expectUint(m.e, 'report.energyMwh', U32),
+    solarMwh: expectUint(m.s, 'report.solarMwh', U32),
+    litS: expectUint(m.l, 'report.litS', U32),
+    batteryMv: expectUint(m.mv, 'report.batteryMv', 100_000),
+    soc: expectUint(m.soc, 'report.soc', 100),
+    tempDeciC: expectInt(m.tmp, 'report.tempDeciC', -1000, 2000),
+    faults: expectUint(m.f, 'report.faults', U32)
+  }
+  if (report.counter < 1) throw new ProtocolError('shape', 'report.counter: must be ≥ 1')
+  return { bytes, id: toHex(sha256(bytes)), report, payload, signature }
+}
+
+/** Why a well-formed report is implausible, or undefined. Integer arithmetic only. */
+export function implausibility (r: UsageReport, ratedWhPerDay: number): string | undefined {
+  const period = r.periodEnd - r.periodStart
+  if (period <= 0) return 'period end is not after its start'
+  if (period > limits.maxReportPeriodS) return `period of ${period} s is longer than ${limits.maxReportPeriodS} s`
+  if (r.litS > period) return `lit ${r.litS} s in a period of ${period} s`
+  // energy (mWh) ≤ rated (Wh/day) · 1000 · period/86400 · factor, cross-multiplied to stay integer
+  if (BigInt(r.energyMwh) * 86_400n > BigInt(ratedWhPerDay) * 1000n * BigInt(period) * BigInt(limits.plausibilityFactor)) {
+    return `delivered ${r.energyMwh} mWh in ${period} s exceeds ${limits.plausibilityFactor}× the device's rating`
+  }
+  return undefined
+}
+
+/**
+ * Every stateless rule for a report that a hub `hub` put in its log (or is about to):
+ * REJECT on bad encoding, unregistered device, device of another hub, bad signature, implausible values.
+ */
+export function verifyReport (net: Network, bytes: Uint8Array, hub: string): DecodedReport {
+  let d: DecodedReport
+  try {
+    d = decodeReport(bytes)
+  } catch (err) {
+    if (err instanceof ProtocolError) throw reject(`report-${err.code}`, err.message)
+    throw err
+  }
+  // A device reports only through the hub it is registered to.
+  const dev = net.devices.get(d.report.device)
+  if (dev === undefined) throw reject('unregistered-device', `report: device ${d.report.device} is not registered`)
+  if (dev.info.hub !== hub) throw reject('wrong-hub', `report: device ${d.report.device} is registered to another hub`)
+  // The device's own signature over the payload bytes as received.
+  if (!verifySignature(dev.publicKey, Domain.report, d.payload, d.signature)) {
+    throw reject('report-signature', `report: bad signature of device ${d.report.device}`)
+  }
+  const why = implausibility(d.report, dev.info.ratedWhPerDay)
+  if (why !== undefined) throw reject('implausible', `report of ${d.report.device}#${d.report.counter}: ${why}`)
+  return d
+}

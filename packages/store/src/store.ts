@@ -1,0 +1,167 @@
+import { CID, decodeCanonical, encode, sha256, type Head, type VerifiedEntry, type VerifiedEvidence } from '@ecandle/protocol'
+import { Level } from 'level'
+import { Bucket, keys, range, readU64, SCHEMA_VERSION, u64 } from './keys.js'
+
+export class StoreError extends Error {
+  override name = 'StoreError'
+  constructor (readonly code: 'schema' | 'network' | 'open', message: string) {
+    super(message)
+  }
+}
+
+export interface ReportLocation { seq: number, index: number }
+
+type Batch = Array<{ type: 'put', key: Uint8Array, value: Uint8Array } | { type: 'del', key: Uint8Array }>
+
+const te = new TextEncoder()
+const td = new TextDecoder()
+
+/**
+ * The hub's LevelDB. Heads and device counters are also kept in memory (there are at most a few
+ * hundred hubs and ~100k devices) so validation needs no read. Callers serialise appends.
+ */
+export class Store {
+  private readonly headCache = new Map<string, Head>()
+  private readonly counterCache = new Map<string, number>()
+  private reports = 0
+
+  private constructor (private readonly db: Level<Uint8Array, Uint8Array>, readonly networkId: string) {}
+
+  /** Opens (or creates) the store; refuses a DB of another schema or network with a clear error. */
+  static async open (path: string, networkId: string): Promise<Store> {
+    const db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
+    try {
+      await db.open()
+    } catch (err: any) {
+      throw new StoreError('open', `cannot open the database at ${path}: ${String(err?.cause?.message ?? err?.message ?? err)}`)
+    }
+    const store = new Store(db, networkId)
+    try {
+      await store.init()
+    } catch (err) {
+      await db.close()
+      throw err
+    }
+    return store
+  }
+
+  private async init (): Promise<void> {
+    const schema = await this.db.get(keys.meta('schema'))
+    const network = await this.db.get(keys.meta('network'))
+    if (schema === undefined) {
+      await this.db.batch([
+        { type: 'put', key: keys.meta('schema'), value: u64(SCHEMA_VERSION) },
+        { type: 'put', key: keys.meta('network'), value: te.encode(this.networkId) },
+        { type: 'put', key: keys.meta('reports'), value: u64(0) }
+      ], { sync: true })
+    } else {
+      const v = readU64(schema)
+      if (v !== SCHEMA_VERSION) throw new StoreError('schema', `the database has schema version ${v}; this build reads version ${SCHEMA_VERSION}`)
+      const net = network === undefined ? '(none)' : td.decode(network)
+      if (net !== this.networkId) throw new StoreError('network', `the database belongs to network ${net}, not ${this.networkId}`)
+    }
+    const reports = await this.db.get(keys.meta('reports'))
+    this.reports = reports === undefined ? 0 : readU64(reports)
+    for await (const [k, v] of this.db.iterator(range(Bucket.head))) {
+      const h = decodeCanonical<{ seq: number, id: CID, time: number }>(v, 'head')
+      this.headCache.set(td.decode(k.subarray(1)), { seq: h.seq, id: h.id, time: h.time })
+    }
+    for await (const [k, v] of this.db.iterator(range(Bucket.deviceCounter))) {
+      this.counterCache.set(td.decode(k.subarray(1)), readU64(v))
+    }
+  }
+
+  async close (): Promise<void> {
+    await this.db.close()
+  }
+
+  get reportCount (): number { return this.reports }
+
+  head (hub: string): Head | undefined { return this.headCache.get(hub) }
+
+  heads (): ReadonlyMap<string, Head> { return this.headCache }
+
+  counterOf (device: string): number | undefined { return this.counterCache.get(device) }
+
+  async getEntry (hub: string, seq: number): Promise<Uint8Array | undefined> {
+    return await this.db.get(keys.entry(hub, seq))
+  }
+
+  /** Entries of `hub` from seq `from`, at most `limit`, in order. */
+  async getEntries (hub: string, from: number, limit: number): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = []
+    const { lt } = range(Bucket.entry, hub, Uint8Array.of(0))
+    for await (const v of this.db.values({ gte: keys.entry(hub, Math.max(1, from)), lt, limit })) out.push(v)
+    return out
+  }
+
+  async findReport (device: string, counter: number): Promise<ReportLocation | undefined> {
+    const v = await this.db.get(keys.reportIndex(device, counter))
+    if (v === undefined) return undefined
+    const dv = new DataView(v.buffer, v.byteOffset, v.byteLength)
+    return { seq: dv.getUint32(0), index: dv.getUint16(4) }
+  }
+
+  /**
+   * Appends an entry that passed every rule (checkAppend included) in ONE batch: the entry bytes,
+   * the new head, device counters, the report index and the report count. `sync` makes it durable
+   * before it resolves (required before acknowledging reports of our own devices).
+   */
+  async appendEntry (e: VerifiedEntry, opts: { sync?: boolean } = {}): Promise<void> {
+    const p = e.payload
+    const head: Head = { seq: p.seq, id: e.id, time: p.time }
+    const counters = new Map<string, number>()
+    const ops: Batch = [
+      { type: 'put', key: keys.entry(p.hub, p.seq), value: e.bytes },
+      { type: 'put', key: keys.head(p.hub), value: encode({ seq: head.seq, id: head.id, time: head.time }) }
+    ]
+    e.reports.forEach((r, i) => {
+      const loc = new Uint8Array(6)
+      const dv = new DataView(loc.buffer)
+      dv.setUint32(0, p.seq)
+      dv.setUint16(4, i)
+      ops.push({ type: 'put', key: keys.reportIndex(r.report.device, r.report.counter), value: loc })
+      counters.set(r.report.device, Math.max(counters.get(r.report.device) ?? 0, r.report.counter))
+    })
+    for (const [device, c] of counters) ops.push({ type: 'put', key: keys.deviceCounter(device), value: u64(c) })
+    const reports = this.reports + e.reports.length
+    ops.push({ type: 'put', key: keys.meta('reports'), value: u64(reports) })
+    await this.db.batch(ops, { sync: opts.sync === true })
+    // Caches change only after the batch is on disk.
+    this.headCache.set(p.hub, head)
+    for (const [device, c] of counters) this.counterCache.set(device, c)
+    this.reports = reports
+  }
+
+  /** Stores evidence once; false if it was already there. */
+  async putEvidence (ev: VerifiedEvidence): Promise<boolean> {
+    const k = keys.evidence(sha256(ev.bytes))
+    if (await this.db.has(k)) return false
+    await this.db.put(k, ev.bytes)
+    return true
+  }
+
+  async listEvidence (limit = 1000): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = []
+    for await (const v of this.db.values({ ...range(Bucket.evidence), limit })) out.push(v)
+    return out
+  }
+
+  // ---- small generic accessors for later buckets (certificates, consensus state) ----
+
+  async getRaw (k: Uint8Array): Promise<Uint8Array | undefined> { return await this.db.get(k) }
+
+  async putRaw (k: Uint8Array, v: Uint8Array, opts: { sync?: boolean } = {}): Promise<void> {
+    await this.db.put(k, v, { sync: opts.sync === true })
+  }
+
+  async * iterate (bucket: Bucket, opts: { limit?: number, gte?: Uint8Array } = {}): AsyncGenerator<[Uint8Array, Uint8Array]> {
+    const r = range(bucket)
+    yield * this.db.iterator({ gte: opts.gte ?? r.gte, lt: r.lt, limit: opts.limit ?? -1 })
+  }
+
+  /** Compacts everything (for disk-usage measurements). */
+  async compact (): Promise<void> {
+    await (this.db as any).compactRange(Uint8Array.of(0), Uint8Array.of(0xff))
+  }
+}

@@ -1,0 +1,3 @@
+export * from './ingest.js'
+export * from './service.js'
+export * from './messages.js'

@@ -1,0 +1,164 @@
+import {
+  checkAppend, contentId, decodeEntry, encodeEvidence, equalBytes, ignore, limits, verifyEntry, verifyEvidence,
+  ValidationError, type Network, type VerifiedEntry, type VerifiedEvidence
+} from '@ecandle/protocol'
+import type { Store } from '@ecandle/store'
+
+export interface IngestLogger {
+  info: (obj: object, msg: string) => void
+  warn: (obj: object, msg: string) => void
+  debug: (obj: object, msg: string) => void
+}
+
+export interface IngestHooks {
+  /** An entry was appended to a log (ours or another hub's). */
+  onEntry?: (e: VerifiedEntry, from: string) => void
+  /** New evidence was stored (to gossip it). */
+  onEvidence?: (ev: VerifiedEvidence) => void
+  /** We lack entries of `hub` from `fromSeq` that `peer` probably has: sync now. */
+  onGap?: (hub: string, fromSeq: number, peer: string) => void
+}
+
+export type IngestResult = 'appended' | 'duplicate'
+
+/** Entries waiting for their predecessors; bounded by bytes so a flood cannot exhaust memory. */
+const MAX_PENDING_BYTES = 8 * 1024 * 1024
+
+/**
+ * The one way entries of any hub get into the store, from gossip, sync or our own log.
+ * Signature checks run concurrently; the stateful part (head, chain link, counters, write) runs
+ * one entry at a time, so the in-memory heads and counters always match the disk.
+ */
+export class Ingest {
+  private chain: Promise<unknown> = Promise.resolve()
+  private readonly pending = new Map<string, Map<number, VerifiedEntry>>()
+  private pendingBytes = 0
+  readonly counts = { appended: 0, duplicate: 0, pending: 0, evidence: 0 }
+
+  constructor (
+    private readonly net: Network,
+    private readonly store: Store,
+    private readonly log: IngestLogger,
+    private readonly hooks: IngestHooks = {},
+    private readonly now: () => number = Date.now
+  ) {}
+
+  /**
+   * Validates and appends entry bytes. Throws a ValidationError (REJECT/IGNORE) for gossip to map.
+   * A gap queues the entry (bounded) and asks for sync.
+   */
+  async accept (bytes: Uint8Array, from: string, opts: { sync?: boolean } = {}): Promise<IngestResult> {
+    const e = verifyEntry(this.net, bytes, this.now())
+    return await this.serial(async () => await this.apply(e, from, opts.sync === true, true))
+  }
+
+  /** Serialise a stateful step behind every earlier one. */
+  async serial<T> (fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn, fn)
+    this.chain = run.catch(() => {})
+    return await run
+  }
+
+  private async apply (e: VerifiedEntry, from: string, sync: boolean, queueGap: boolean): Promise<IngestResult> {
+    const { hub, seq } = e.payload
+    const head = this.store.head(hub)
+    if (head !== undefined && seq <= head.seq) return await this.known(e)
+    // Counters above a device's high-water mark are new; only lower ones need an index lookup.
+    const used = new Set<string>()
+    for (const r of e.reports) {
+      const { device, counter } = r.report
+      if (counter <= (this.store.counterOf(device) ?? 0) && (await this.store.findReport(device, counter)) !== undefined) used.add(`${device}:${counter}`)
+    }
+    try {
+      checkAppend(head, e, (d, c) => used.has(`${d}:${c}`))
+    } catch (err) {
+      if (err instanceof ValidationError && err.code === 'gap') {
+        if (queueGap) this.queue(e)
+        this.hooks.onGap?.(hub, (head?.seq ?? 0) + 1, from)
+      }
+      if (err instanceof ValidationError && err.code === 'counter-reused') await this.reportEquivocation(e)
+      throw err
+    }
+    await this.store.appendEntry(e, { sync })
+    this.counts.appended++
+    this.hooks.onEntry?.(e, from)
+    await this.drain(hub, from)
+    return 'appended'
+  }
+
+  /** An entry at a seq we hold: the same bytes are a duplicate; different bytes are equivocation. */
+  private async known (e: VerifiedEntry): Promise<IngestResult> {
+    const { hub, seq } = e.payload
+    const ours = await this.store.getEntry(hub, seq)
+    if (ours === undefined || equalBytes(ours, e.bytes)) {
+      this.counts.duplicate++
+      throw ignore('duplicate', `entry ${hub}#${seq}: already held`)
+    }
+    await this.addEvidence(encodeEvidence('entry', ours, e.bytes))
+    throw ignore('equivocation', `entry ${hub}#${seq}: hub signed two different entries; evidence kept`)
+  }
+
+  /** A report reusing a counter: if the earlier report differs, the device equivocated. */
+  private async reportEquivocation (e: VerifiedEntry): Promise<void> {
+    for (const r of e.reports) {
+      const loc = await this.store.findReport(r.report.device, r.report.counter)
+      if (loc === undefined) continue
+      const hub = this.net.devices.get(r.report.device)?.info.hub
+      const entryBytes = hub === undefined ? undefined : await this.store.getEntry(hub, loc.seq)
+      if (entryBytes === undefined) continue
+      const earlier = decodeEntry(entryBytes).payload.reports[loc.index]
+      if (earlier !== undefined && !equalBytes(earlier, r.bytes)) await this.addEvidence(encodeEvidence('report', earlier, r.bytes))
+    }
+  }
+
+  /** Verifies and stores evidence (ours or gossiped); throws ValidationError for gossip. */
+  async addEvidence (bytes: Uint8Array): Promise<VerifiedEvidence> {
+    const ev = verifyEvidence(this.net, bytes)
+    if (!(await this.store.putEvidence(ev))) throw ignore('duplicate', 'evidence already held')
+    this.counts.evidence++
+    this.log.warn({ kind: ev.kind, offender: ev.offender, slot: ev.slot, id: ev.id }, 'equivocation evidence stored')
+    this.hooks.onEvidence?.(ev)
+    return ev
+  }
+
+  private queue (e: VerifiedEntry): void {
+    const { hub, seq } = e.payload
+    let m = this.pending.get(hub)
+    if (m === undefined) { m = new Map(); this.pending.set(hub, m) }
+    if (m.has(seq) || this.pendingBytes + e.bytes.byteLength > MAX_PENDING_BYTES) return
+    m.set(seq, e)
+    this.pendingBytes += e.bytes.byteLength
+    this.counts.pending = this.pendingBytes
+  }
+
+  /** Appends queued successors of the new head, if any arrived early. */
+  private async drain (hub: string, from: string): Promise<void> {
+    const m = this.pending.get(hub)
+    if (m === undefined) return
+    const head = this.store.head(hub)
+    for (const [seq, e] of m) {
+      if (head === undefined || seq > head.seq) continue
+      m.delete(seq)
+      this.pendingBytes -= e.bytes.byteLength
+    }
+    const next = head === undefined ? undefined : m.get(head.seq + 1)
+    if (next === undefined) return
+    m.delete(next.payload.seq)
+    this.pendingBytes -= next.bytes.byteLength
+    this.counts.pending = this.pendingBytes
+    try {
+      await this.apply(next, from, false, false)
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err
+      this.log.debug({ hub, seq: next.payload.seq, code: err.code }, 'queued entry dropped')
+    }
+  }
+
+  /** The id of our entry at (hub, seq), if we hold it. */
+  async idAt (hub: string, seq: number): Promise<string | undefined> {
+    const b = await this.store.getEntry(hub, seq)
+    return b === undefined ? undefined : contentId(b).toString()
+  }
+}
+
+export { limits }

@@ -1,0 +1,27 @@
+export * from './types.js';
+export { tally, genesisState, counterKey, compareReports, isPlausible, buildTree, tallyLeaves, leafIndex } from './tally.js';
+export { proveAccount, proveDevice, proveSummary, verifyProof, proofLeaf, verifyAccountProof } from './proof.js';
+export { explain } from './explain.js';
+export {
+  encodeLeaf,
+  encodeAccountLeaf,
+  encodeDeviceLeaf,
+  encodeSummaryLeaf,
+  decodeLeaf,
+  bigintToDecimal,
+  decimalToBigint,
+} from './leaf.js';
+export {
+  MerkleTree,
+  merkleRoot,
+  merkleProof,
+  rootFromPath,
+  verifyPath,
+  leafHash,
+  nodeHash,
+  compareBytes,
+  sortLeaves,
+  toHex,
+  parseHash,
+  EMPTY_ROOT,
+} from './merkle.js';

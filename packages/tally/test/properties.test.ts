@@ -1,0 +1,258 @@
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import {
+  decodeLeaf,
+  encodeAccountLeaf,
+  proofLeaf,
+  proveAccount,
+  proveDevice,
+  proveSummary,
+  tally,
+  verifyAccountProof,
+  verifyProof,
+  type LeafProof,
+  type SegmentReport,
+  type TallyInput,
+  type TallyResult,
+} from '../src/index.js';
+import { inputArb, paramsArb, prevArb, registryArb, segmentArb, equivocatedArb } from './arbitraries.js';
+import { model } from './model.js';
+
+const RUNS = { numRuns: 200 };
+
+function sum(xs: bigint[]): bigint {
+  return xs.reduce((a, b) => a + b, 0n);
+}
+
+function reversedMaps(input: TallyInput): TallyInput {
+  return {
+    ...input,
+    devices: new Map([...input.devices].reverse()),
+    equivocated: new Set([...input.equivocated].reverse()),
+    prev: {
+      ...input.prev,
+      cumulative: new Map([...input.prev.cumulative].reverse()),
+      deviceCounter: new Map([...input.prev.deviceCounter].reverse()),
+    },
+  };
+}
+
+function flipBit(hex: string, bit: number): string {
+  const bytes = Buffer.from(hex, 'hex');
+  bytes[(bit >> 3) % bytes.length] ^= 1 << (bit & 7);
+  return bytes.toString('hex');
+}
+
+describe('properties (fast-check)', () => {
+  it('agrees with the naive reference model', () => {
+    fc.assert(
+      fc.property(inputArb, (input) => {
+        const r = tally(input);
+        const m = model(input);
+        assert.deepEqual(
+          r.statuses.map((s) => ({ key: `${s.hub}/${s.seq}/${s.index}`, reason: s.reason, counted: BigInt(s.countedMwh) })),
+          m.statuses,
+        );
+        assert.deepEqual(r.devices.map((d) => [d.device, d.countedMwh, d.reward, d.capex, d.opex]), m.devices);
+        assert.deepEqual(r.accounts.map((a) => [a.account, a.epochAmount, a.cumulative]), m.accounts);
+        assert.equal(r.totals.dust, m.dust);
+        assert.deepEqual([...r.next.deviceCounter], m.deviceCounter);
+      }),
+      RUNS,
+    );
+  });
+
+  it('conservation: Σ payouts + new dust = emission + prev dust, exactly', () => {
+    fc.assert(
+      fc.property(inputArb, (input) => {
+        const r = tally(input);
+        const { emissionPerEpoch } = input.params;
+        const rewards = sum(r.devices.map((d) => d.reward));
+        const payouts = sum(r.accounts.map((a) => a.epochAmount));
+        assert.equal(payouts + r.totals.dust, emissionPerEpoch + input.prev.dust);
+        assert.equal(rewards, payouts);
+        assert.equal(r.totals.paid, payouts);
+        assert.equal(r.next.dust, r.totals.dust);
+        assert.ok(r.totals.dust >= 0n);
+        // Each floor loses < 1 unit, so dust < number of rewarded devices (or everything when nothing counted).
+        if (r.devices.length === 0) assert.equal(r.totals.dust, emissionPerEpoch + input.prev.dust);
+        else assert.ok(r.totals.dust < BigInt(r.devices.length));
+        for (const d of r.devices) {
+          assert.equal(d.capex + d.opex, d.reward);
+          assert.equal(d.capex, (d.reward * BigInt(input.params.capexBps)) / 10000n);
+          assert.ok(d.countedMwh > 0n && d.countedMwh <= input.params.deviceCapMwhPerEpoch);
+        }
+        assert.equal(sum(r.statuses.map((s) => BigInt(s.countedMwh))), r.totals.countedMwh);
+        assert.equal(sum(r.devices.map((d) => d.countedMwh)), r.totals.countedMwh);
+        assert.equal(r.statuses.length, input.segment.length);
+        for (const s of r.statuses) assert.equal(s.status === 'counted', s.reason === null);
+      }),
+      RUNS,
+    );
+  });
+
+  it('any permutation of the segment (and of map/set insertion order) gives the same result and root', () => {
+    const arb = inputArb.chain((input) =>
+      fc.tuple(fc.constant(input), fc.shuffledSubarray(input.segment, { minLength: input.segment.length, maxLength: input.segment.length })),
+    );
+    fc.assert(
+      fc.property(arb, ([input, shuffled]) => {
+        const a = tally(input);
+        const b = tally(reversedMaps({ ...input, segment: shuffled }));
+        assert.equal(b.root, a.root);
+        assert.deepEqual(b.statuses, a.statuses);
+        assert.deepEqual(b.devices, a.devices);
+        assert.deepEqual(b.accounts, a.accounts);
+        assert.deepEqual(b.totals, a.totals);
+        assert.deepEqual([...b.next.deviceCounter], [...a.next.deviceCounter]);
+        assert.deepEqual([...b.next.cumulative], [...a.next.cumulative]);
+      }),
+      RUNS,
+    );
+  });
+
+  it('every account proof verifies and fails for an altered amount, leaf byte or path hash', () => {
+    const arb = fc.tuple(inputArb, fc.nat(), fc.nat(), fc.nat(), fc.bigInt(1n, 2n ** 70n));
+    let checkedPaths = 0;
+    fc.assert(
+      fc.property(arb, ([input, bytePick, bitPick, stepPick, delta]) => {
+        const r = tally(input);
+        for (const row of r.accounts) {
+          const p = proveAccount(r, row.account);
+          assert.equal(verifyProof(p, r.root), true);
+          assert.equal(p.root, r.root);
+          assert.deepEqual(proofLeaf(p), { k: 'a', account: row.account, epoch: r.epoch, amount: row.epochAmount, cumulative: row.cumulative });
+          assert.deepEqual(verifyAccountProof(p, r.root), decodeLeaf(p.leaf));
+
+          // altered amount / cumulative, re-encoded canonically
+          const amt = encodeAccountLeaf({ account: row.account, epoch: r.epoch, amount: row.epochAmount + delta, cumulative: row.cumulative + delta });
+          assert.equal(verifyProof({ ...p, leaf: amt }, r.root), false);
+          const cum = encodeAccountLeaf({ account: row.account, epoch: r.epoch, amount: row.epochAmount, cumulative: row.cumulative + delta });
+          assert.equal(verifyProof({ ...p, leaf: cum }, r.root), false);
+          assert.equal(verifyAccountProof({ ...p, leaf: cum }, r.root), undefined);
+
+          // altered leaf byte
+          const leaf = p.leaf.slice();
+          leaf[bytePick % leaf.length] ^= 1 << (bitPick & 7);
+          assert.equal(verifyProof({ ...p, leaf }, r.root), false);
+
+          // altered path hash (a tree with a single leaf has no path)
+          if (p.path.length > 0) {
+            checkedPaths++;
+            const path = p.path.map((s) => ({ ...s }));
+            const i = stepPick % path.length;
+            path[i].hash = flipBit(path[i].hash, bitPick);
+            assert.equal(verifyProof({ ...p, path }, r.root), false);
+            const swapped = p.path.map((s, j) => (j === i ? { ...s, side: s.side === 'left' ? ('right' as const) : ('left' as const) } : s));
+            assert.equal(verifyProof({ ...p, path: swapped }, r.root), false);
+            assert.equal(verifyProof({ ...p, path: p.path.slice(1) }, r.root), false);
+          }
+          // altered root
+          assert.equal(verifyProof(p, flipBit(r.root, bitPick)), false);
+        }
+        for (const d of r.devices) {
+          const p = proveDevice(r, d.device);
+          assert.equal(verifyProof(p, r.root), true);
+          assert.deepEqual(proofLeaf(p), { k: 'd', device: d.device, epoch: r.epoch, mwh: d.countedMwh, reward: d.reward, capex: d.capex, opex: d.opex });
+          assert.equal(verifyAccountProof(p, r.root), undefined, 'device leaf is not an account leaf');
+        }
+        const s = proveSummary(r);
+        assert.equal(verifyProof(s, r.root), true);
+        assert.deepEqual(proofLeaf(s), { k: 's', epoch: r.epoch, mwh: r.totals.countedMwh, paid: r.totals.paid, dust: r.totals.dust, emission: input.params.emissionPerEpoch });
+      }),
+      RUNS,
+    );
+    assert.ok(checkedPaths > 100, `path tampering exercised only ${checkedPaths} times`);
+  });
+
+  it('cumulative(E) = cumulative(E-1) + epoch amount, for every account', () => {
+    fc.assert(
+      fc.property(inputArb, (input) => {
+        const r = tally(input);
+        const rows = new Map(r.accounts.map((a) => [a.account, a]));
+        for (const a of input.prev.cumulative.keys()) assert.ok(rows.has(a), `account ${a} dropped`);
+        for (const a of r.accounts) {
+          assert.equal(a.cumulative, (input.prev.cumulative.get(a.account) ?? 0n) + a.epochAmount);
+          assert.equal(r.next.cumulative.get(a.account), a.cumulative);
+        }
+        assert.equal(r.next.cumulative.size, r.accounts.length);
+      }),
+      RUNS,
+    );
+  });
+
+  it('epoch-by-epoch tallies carry state: replays become stale, totals telescope', () => {
+    const arb = registryArb.chain((devices) =>
+      fc.record({
+        params: paramsArb,
+        devices: fc.constant(devices),
+        prev: prevArb,
+        equivocated: equivocatedArb,
+        segments: fc.array(segmentArb(devices, 150), { minLength: 2, maxLength: 4 }),
+        replay: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+      }),
+    );
+    let replaysChecked = 0;
+    fc.assert(
+      fc.property(arb, ({ params, devices, prev, equivocated, segments, replay }) => {
+        let state = prev;
+        let last: TallyResult | undefined;
+        let totalEmission = 0n;
+        const totalPaid = new Map<string, bigint>();
+        for (let e = 0; e < segments.length; e++) {
+          let segment: SegmentReport[] = segments[e];
+          const replayed: SegmentReport[] = [];
+          if (last !== undefined && replay[e]) {
+            // Re-log last epoch's counted reports in this epoch (as a misbehaving hub might).
+            const counted = new Set(last.statuses.filter((s) => s.status === 'counted').map((s) => `${s.hub}/${s.seq}/${s.index}`));
+            for (const r of segments[e - 1]) if (counted.has(`${r.hub}/${r.seq}/${r.index}`)) replayed.push({ ...r, seq: r.seq + 1000 });
+            segment = [...segment, ...replayed];
+          }
+          const input: TallyInput = { epoch: state.epoch + 1, params, devices, segment, prev: state, equivocated };
+          const r = tally(input);
+          assert.deepEqual(r.accounts.map((a) => [a.account, a.epochAmount, a.cumulative]), model(input).accounts);
+          // stale-counter is exactly "would otherwise be checked and counter <= carried high"
+          for (const s of r.statuses) {
+            const high = state.deviceCounter.get(s.device);
+            if (s.reason === 'stale-counter') assert.ok(high !== undefined && s.counter <= high);
+            if (s.status === 'counted') assert.ok(high === undefined || s.counter > high);
+          }
+          const replayedKeys = new Set(replayed.map((x) => `${x.hub}/${x.seq}/${x.index}`));
+          for (const s of r.statuses) {
+            if (replayedKeys.has(`${s.hub}/${s.seq}/${s.index}`)) {
+              replaysChecked++;
+              assert.ok(s.reason === 'stale-counter' || s.reason === 'equivocated', `replayed report got ${s.reason}`);
+            }
+          }
+          // counters never go down
+          for (const [d, c] of state.deviceCounter) assert.ok(r.next.deviceCounter.get(d)! >= c);
+          totalEmission += params.emissionPerEpoch;
+          for (const a of r.accounts) totalPaid.set(a.account, (totalPaid.get(a.account) ?? 0n) + a.epochAmount);
+          assert.equal(r.next.epoch, input.epoch);
+          state = r.next;
+          last = r;
+        }
+        // telescoping: everything ever distributed is accounted for
+        assert.equal(sum([...totalPaid.values()]) + state.dust, totalEmission + prev.dust);
+        for (const [a, paid] of totalPaid) assert.equal(state.cumulative.get(a), (prev.cumulative.get(a) ?? 0n) + paid);
+      }),
+      RUNS,
+    );
+    assert.ok(replaysChecked > 50, `replays exercised only ${replaysChecked} times`);
+  });
+
+  it('proof objects survive a JSON round trip (hex hashes, leaf as hex)', () => {
+    fc.assert(
+      fc.property(inputArb, (input) => {
+        const r = tally(input);
+        for (const a of r.accounts.slice(0, 2)) {
+          const p = proveAccount(r, a.account);
+          const wire = JSON.stringify({ ...p, leaf: Buffer.from(p.leaf).toString('hex') });
+          const back = JSON.parse(wire) as Omit<LeafProof, 'leaf'> & { leaf: string };
+          assert.equal(verifyProof({ ...back, leaf: new Uint8Array(Buffer.from(back.leaf, 'hex')) }, r.root), true);
+        }
+      }),
+      { numRuns: 50 },
+    );
+  });
+});
