@@ -3,8 +3,10 @@ import { createHubNode, Gossip, type HubNode } from '@ecandle/net'
 import { fromHex, peerIdFromPublicKey, signerFromSeed, topics, type Network, type Signer } from '@ecandle/protocol'
 import { Store } from '@ecandle/store'
 import { Ingest, SyncService } from '@ecandle/sync'
+import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
 import { HubLog } from './hub-log.js'
+import { Agreement } from './agreement/driver.js'
 import type { HubConfig } from './config.js'
 
 /**
@@ -12,7 +14,16 @@ import type { HubConfig } from './config.js'
  * by its devices. Start order matters: store before network (nothing arrives before we can keep
  * it), network before devices (our entries have somewhere to go).
  */
+export interface HubEvents {
+  /** An entry of any hub was stored here (`storedAt`: our clock, ms). */
+  entry: [{ hub: string, seq: number, id: string, epoch: number, time: number, reports: number, storedAt: number, reportIds: string[] }]
+  evidence: [{ id: string, kind: string, offender: string, slot: number }]
+  certificate: [{ epoch: number, valueId: string, signers: string[], countedMwh: string, paid: string }]
+}
+
 export class Hub {
+  /** Stored entries and evidence, for the API's event stream. */
+  readonly events = new EventEmitter<HubEvents>()
   readonly peerId: string
   readonly signer: Signer
   store!: Store
@@ -21,6 +32,9 @@ export class Hub {
   ingest!: Ingest
   sync!: SyncService
   hubLog?: HubLog
+  agreement!: Agreement
+  /** Peers this hub refuses to talk to (a partition, set through the API in tests). */
+  readonly blocked = new Set<string>()
   bridge?: Bridge
   readonly startedAt = Date.now()
 
@@ -37,13 +51,20 @@ export class Hub {
   async start (): Promise<void> {
     const net = this.net
     this.store = await Store.open(this.config.dbPath, net.id)
-    this.node = await createHubNode({ seed: this.seed, networkId: net.id, listen: this.config.listen, bootstrap: net.def.bootstrap.filter(a => !a.endsWith(this.peerId)) })
+    this.node = await createHubNode({ seed: this.seed, networkId: net.id, blocked: this.blocked, listen: this.config.listen, bootstrap: net.def.bootstrap.filter(a => !a.endsWith(this.peerId)) })
     this.gossip = new Gossip(this.node.services.pubsub, this.log)
     this.ingest = new Ingest(net, this.store, this.log, {
       onEntry: (e, from) => {
         if (from === this.peerId) void this.gossip.publish(topics.entries(net.id), e.bytes)
+        const p = e.payload
+        if (this.events.listenerCount('entry') > 0) {
+          this.events.emit('entry', { hub: p.hub, seq: p.seq, id: e.id.toString(), epoch: p.epoch, time: p.time, reports: p.reports.length, storedAt: Date.now(), reportIds: e.reports.map(r => `${r.report.device}:${r.report.counter}`) })
+        }
       },
-      onEvidence: (ev) => { void this.gossip.publish(topics.evidence(net.id), ev.bytes) },
+      onEvidence: (ev) => {
+        void this.gossip.publish(topics.evidence(net.id), ev.bytes)
+        this.events.emit('evidence', { id: ev.id, kind: ev.kind, offender: ev.offender, slot: ev.slot })
+      },
       onGap: (_hub, _from, peer) => { this.sync.requestSync(peer) }
     })
     this.sync = new SyncService(this.node, net, this.store, this.ingest, this.log, {
@@ -53,6 +74,11 @@ export class Hub {
     this.gossip.subscribe(topics.evidence(net.id), async (data) => { await this.ingest.addEvidence(data) })
     await this.node.start()
     await this.sync.start()
+    this.agreement = new Agreement(net, this.peerId, this.signer, this.store, this.node, this.gossip, this.ingest, this.sync, this.log.child({ component: 'agreement' }))
+    this.agreement.onDecided = (rec, cert) => {
+      this.events.emit('certificate', { epoch: rec.epoch, valueId: rec.valueId, signers: cert.signers, countedMwh: String(rec.totals.countedMwh), paid: String(rec.totals.paid) })
+    }
+    await this.agreement.start()
     if (this.isValidator) {
       this.hubLog = new HubLog(net, this.peerId, this.signer, this.store, this.ingest, this.log, {
         entryIntervalMs: this.config.entryIntervalMs, maxPending: 8192, maxReportAgeS: 30 * 86400
@@ -77,6 +103,7 @@ export class Hub {
   async stop (): Promise<void> {
     await this.bridge?.stop().catch(err => this.log.warn({ err: String(err) }, 'bridge stop failed'))
     await this.hubLog?.stop()
+    await this.agreement?.stop()
     await this.sync?.stop()
     await this.node?.stop()
     await this.store?.close()
@@ -102,7 +129,9 @@ export class Hub {
       ingest: { ...this.ingest.counts },
       sync: { ...this.sync.counts },
       log: this.hubLog === undefined ? undefined : { ...this.hubLog.counts },
-      devices: this.bridge === undefined ? 0 : this.bridge.devices().length
+      devices: this.bridge === undefined ? 0 : this.bridge.devices().length,
+      lastEpoch: this.agreement.lastDecided?.epoch ?? null,
+      agreement: { ...this.agreement.counts }
     }
   }
 }
@@ -121,4 +150,16 @@ export interface HubStatus {
   sync: Record<string, number>
   log?: Record<string, number>
   devices: number
+  /** Last decided epoch, or null. */
+  lastEpoch: number | null
+  agreement: Record<string, number>
+}
+
+/** Partition control for tests: block (or unblock) peers and drop current connections to them. */
+export async function setBlocked (hub: Hub, peers: string[]): Promise<void> {
+  hub.blocked.clear()
+  for (const p of peers) hub.blocked.add(p)
+  for (const c of hub.node.getConnections()) {
+    if (hub.blocked.has(c.remotePeer.toString())) await c.close().catch(() => {})
+  }
 }

@@ -6,6 +6,7 @@ import { StoreError } from '@ecandle/store'
 import { CliError } from '../errors.js'
 import { runDaemon } from '../commands/daemon.js'
 import { runStatus } from '../commands/status.js'
+import { runEpochs, runRewards, runTally } from '../commands/epochs.js'
 import { runTestnet } from '../commands/testnet.js'
 import { createNetwork, initHubDir } from '../commands/setup.js'
 import { loadNetwork } from '../config.js'
@@ -68,6 +69,27 @@ program.command('status')
   .requiredOption('--data-dir <dir>', 'hub data directory')
   .option('--json', 'one JSON object')
   .action(async (o) => { await runStatus(o.dataDir, o.json === true) })
+
+program.command('epochs')
+  .description('decided epochs: cut, root, signers, totals')
+  .requiredOption('--data-dir <dir>', 'hub data directory')
+  .option('--json', 'JSON output')
+  .option('--limit <n>', 'most recent n epochs', int(1, 1000), 20)
+  .action(async (o) => { await runEpochs(o.dataDir, o.json === true, o.limit) })
+
+program.command('rewards <account>')
+  .description("an account's reward in an epoch and cumulative, with its Merkle proof")
+  .requiredOption('--data-dir <dir>', 'hub data directory')
+  .option('--epoch <e>', 'epoch (default: the last decided)', int(0, Number.MAX_SAFE_INTEGER))
+  .option('--json', 'JSON output')
+  .action(async (account, o) => { await runRewards(o.dataDir, account, o.epoch, o.json === true) })
+
+program.command('tally <epoch>')
+  .description("every report of a device in an epoch with its status and reason")
+  .requiredOption('--data-dir <dir>', 'hub data directory')
+  .requiredOption('--explain <device>', 'device id')
+  .option('--json', 'JSON output')
+  .action(async (epoch, o) => { await runTally(o.dataDir, int(0, Number.MAX_SAFE_INTEGER)(epoch), o.explain, o.json === true) })
 
 program.command('testnet')
   .description('run N hub processes with emulated devices on 127.0.0.1 until Ctrl-C')

@@ -26,6 +26,8 @@ export async function runDaemon (dataDir: string, flags: ConfigOverrides): Promi
     }
   }
   const log = createLogger(config.logLevel, config.pretty)
+  // Bad input must never crash a hub: a stray rejection is a bug to log, not a reason to stop.
+  process.on('unhandledRejection', (err: any) => { log.error({ err: String(err?.stack ?? err) }, 'unhandled rejection') })
   const hub = new Hub(net, seed, config, log, deviceKeys)
   try {
     await hub.start()

@@ -5,15 +5,17 @@ import { limits } from './names.js'
 import type { Network } from './network.js'
 import { verifyEntry } from './entry.js'
 import { verifyReport } from './report.js'
+import { verifyConsensus } from './agreement.js'
 
 /**
  * Evidence of equivocation: two different objects signed by one key for one slot.
  * - 'entry': two entries of one hub with the same seq;
- * - 'report': two reports of one device with the same counter.
+ * - 'report': two reports of one device with the same counter;
+ * - 'vote': two different consensus messages of one validator for one epoch, round and step.
  * It needs no signature of its own: both halves carry the offender's signature.
  * Canonical form: `a` sorts before `b` bytewise, so a pair has exactly one encoding and id.
  */
-export type EvidenceKind = 'entry' | 'report'
+export type EvidenceKind = 'entry' | 'report' | 'vote'
 
 export interface Evidence {
   kind: EvidenceKind
@@ -75,6 +77,12 @@ export function verifyEvidence (net: Network, bytes: Uint8Array): VerifiedEviden
     const rb = verifyReport(net, b, dev(b))
     if (ra.report.device !== rb.report.device || ra.report.counter !== rb.report.counter) throw reject('evidence-slot', 'evidence: reports are not of one device and counter')
     return { kind, a, b, bytes, id, offender: ra.report.device, slot: ra.report.counter }
+  }
+  if (kind === 'vote') {
+    const va = verifyConsensus(net, a).payload
+    const vb = verifyConsensus(net, b).payload
+    if (va.from !== vb.from || va.epoch !== vb.epoch || va.round !== vb.round || va.type !== vb.type) throw reject('evidence-slot', 'evidence: votes are not of one validator, epoch, round and step')
+    return { kind, a, b, bytes, id, offender: va.from, slot: va.epoch }
   }
   throw reject('evidence-kind', `evidence: unknown kind ${kind.slice(0, 16)}`)
 }

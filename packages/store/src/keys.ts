@@ -18,7 +18,9 @@ export enum Bucket {
   /** certificate epoch (u64) -> certificate bytes */
   certificate = 0x10,
   /** utf8 name -> consensus state of this validator (what it signed), DAG-CBOR */
-  consensus = 0x11
+  consensus = 0x11,
+  /** epoch (u64) -> JSON tally record of a decided epoch (rows, totals, state carried to the next) */
+  tally = 0x12
 }
 
 export const SCHEMA_VERSION = 1
@@ -54,7 +56,8 @@ export const keys = {
   reportIndex: (device: string, counter: number) => key(Bucket.reportIndex, device, SEP, u64(counter)),
   evidence: (id: Uint8Array) => key(Bucket.evidence, id),
   certificate: (epoch: number) => key(Bucket.certificate, u64(epoch)),
-  consensus: (name: string) => key(Bucket.consensus, name)
+  consensus: (name: string) => key(Bucket.consensus, name),
+  tally: (epoch: number) => key(Bucket.tally, u64(epoch))
 }
 
 /** [gte, lt) bounds of all keys of a bucket, or of a bucket and a prefix. */

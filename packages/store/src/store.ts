@@ -160,6 +160,17 @@ export class Store {
     yield * this.db.iterator({ gte: opts.gte ?? r.gte, lt: r.lt, limit: opts.limit ?? -1 })
   }
 
+  /** Several raw writes as one atomic batch. */
+  async batchRaw (ops: Array<{ key: Uint8Array, value: Uint8Array }>, opts: { sync?: boolean } = {}): Promise<void> {
+    await this.db.batch(ops.map(o => ({ type: 'put' as const, key: o.key, value: o.value })), { sync: opts.sync === true })
+  }
+
+  /** The last key/value of a bucket (e.g. the latest certificate). */
+  async last (bucket: Bucket): Promise<[Uint8Array, Uint8Array] | undefined> {
+    for await (const kv of this.db.iterator({ ...range(bucket), reverse: true, limit: 1 })) return kv
+    return undefined
+  }
+
   /** Compacts everything (for disk-usage measurements). */
   async compact (): Promise<void> {
     await (this.db as any).compactRange(Uint8Array.of(0), Uint8Array.of(0xff))

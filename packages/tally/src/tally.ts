@@ -3,6 +3,13 @@
  * clocks or randomness; the result depends only on the input values, never on
  * the order of `input.segment` or the iteration order of the input maps/sets.
  * See README.md for the rules and a worked example.
+ *
+ * Counters are unique per device, not increasing: a late report (a counter
+ * below counters counted in earlier epochs) is counted like any other. The
+ * tally only judges (device, counter) collisions inside the segment
+ * ('duplicate', 'equivocated'); that a counter is not reused across epochs is
+ * guaranteed by log validation (chain rule `counter-reused`), which sees the
+ * whole log, so the tally carries no per-device counter state.
  */
 import { encodeAccountLeaf, encodeDeviceLeaf, encodeSummaryLeaf } from './leaf.js';
 import { MerkleTree, compareBytes } from './merkle.js';
@@ -23,7 +30,7 @@ const SECONDS_PER_DAY = 86400;
 
 /** The state before the first epoch (epoch 0 is the first one tallied). */
 export function genesisState(): TallyState {
-  return { epoch: -1, dust: 0n, cumulative: new Map(), deviceCounter: new Map() };
+  return { epoch: -1, dust: 0n, cumulative: new Map() };
 }
 
 /** Key used for device+counter in `TallyInput.equivocated`. */
@@ -100,10 +107,6 @@ interface CounterEntry {
 
 interface DeviceAcc {
   info: DeviceInfo | undefined;
-  /** Highest counter from previous epochs. */
-  prevHigh: number | undefined;
-  /** Highest counter counted/over-cap/equivocated in this segment. */
-  high: number | undefined;
   counted: bigint;
   counters: Map<number, CounterEntry>;
 }
@@ -133,7 +136,7 @@ export function tally(input: TallyInput): TallyResult {
     const r = segment[i];
     let acc = byDevice.get(r.device);
     if (acc === undefined) {
-      acc = { info: devices.get(r.device), prevHigh: prev.deviceCounter.get(r.device), high: undefined, counted: 0n, counters: new Map() };
+      acc = { info: devices.get(r.device), counted: 0n, counters: new Map() };
       byDevice.set(r.device, acc);
     }
     let e = acc.counters.get(r.counter);
@@ -173,18 +176,15 @@ export function tally(input: TallyInput): TallyResult {
       reason = 'unregistered';
     } else if (entry.equivocated) {
       reason = 'equivocated';
-      if (isNonNegSafeInt(r.counter) && (acc.high === undefined || r.counter > acc.high)) acc.high = r.counter;
     } else if (dev.hub !== r.hub) {
       reason = 'wrong-hub';
     } else if (!isPlausible(r, dev)) {
       reason = 'implausible';
-    } else if (acc.prevHigh !== undefined && r.counter <= acc.prevHigh) {
-      reason = 'stale-counter';
     } else if (entry.seen) {
+      // Same device+counter (hence, not being equivocated, same reportId) already judged in this segment.
       reason = 'duplicate';
     } else {
       entry.seen = true;
-      if (acc.high === undefined || r.counter > acc.high) acc.high = r.counter;
       const already = acc.counted;
       if (already >= cap) {
         reason = 'over-cap';
@@ -251,15 +251,10 @@ export function tally(input: TallyInput): TallyResult {
 
   const totals = { countedMwh: totalMwh, emission: params.emissionPerEpoch, prevDust: prev.dust, distributable, paid, dust };
 
-  const nextCounter = new Map(prev.deviceCounter);
-  for (const [d, acc] of byDevice) {
-    if (acc.high !== undefined && (acc.prevHigh === undefined || acc.high > acc.prevHigh)) nextCounter.set(d, acc.high);
-  }
   const next: TallyState = {
     epoch,
     dust,
     cumulative: new Map(accountRows.map((a) => [a.account, a.cumulative])),
-    deviceCounter: new Map([...nextCounter.entries()].sort((a, b) => cmpStr(a[0], b[0]))),
   };
 
   const result: TallyResult = { epoch, statuses, devices: deviceRows, accounts: accountRows, totals, root: '', next };

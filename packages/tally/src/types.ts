@@ -37,7 +37,11 @@ export interface SegmentReport {
   /** Hash of the signed report bytes (hex). */
   reportId: string;
   device: string;
-  /** Device's monotonically increasing report counter. */
+  /**
+   * Device's report counter. Unique per device in its hub's log (chain rule
+   * `counter-reused`), not necessarily increasing: a late resend of an older
+   * unacknowledged report may be logged after newer ones, even in a later epoch.
+   */
   counter: number;
   /** Unix seconds. */
   periodStart: number;
@@ -48,7 +52,11 @@ export interface SegmentReport {
   litS: number;
 }
 
-/** State carried from one epoch's tally into the next. */
+/**
+ * State carried from one epoch's tally into the next. There is no per-device
+ * counter state: uniqueness of (device, counter) across epochs is guaranteed
+ * by log validation (chain rule `counter-reused`), not by the tally.
+ */
 export interface TallyState {
   /** Last tallied epoch; -1 at genesis. */
   epoch: number;
@@ -56,8 +64,6 @@ export interface TallyState {
   dust: bigint;
   /** account -> total earned over all tallied epochs. */
   cumulative: Map<string, bigint>;
-  /** device -> highest counter counted (or burned by equivocation) so far. */
-  deviceCounter: Map<string, number>;
 }
 
 export interface TallyInput {
@@ -69,7 +75,10 @@ export interface TallyInput {
   /** All report entries of the epoch's segment, in any order. */
   segment: SegmentReport[];
   prev: TallyState;
-  /** "device:counter" keys proven equivocated by evidence. */
+  /**
+   * "device:counter" keys proven equivocated by evidence. Only reports of this
+   * segment are affected; nothing counted in an earlier epoch is clawed back.
+   */
   equivocated: Set<string>;
 }
 
@@ -79,7 +88,6 @@ export type ReasonCode =
   | 'equivocated'
   | 'wrong-hub'
   | 'implausible'
-  | 'stale-counter'
   | 'duplicate'
   | 'over-cap';
 
@@ -89,7 +97,6 @@ export const REASON_PRECEDENCE: readonly ReasonCode[] = [
   'equivocated',
   'wrong-hub',
   'implausible',
-  'stale-counter',
   'duplicate',
   'over-cap',
 ];

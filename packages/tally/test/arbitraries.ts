@@ -84,7 +84,6 @@ export const prevArb: fc.Arbitrary<TallyState> = fc.record({
   epoch: fc.integer({ min: -1, max: 5 }),
   dust: fc.oneof(fc.bigInt(0n, 100n), fc.bigInt(0n, 2n ** 70n)),
   cumulative: fc.array(fc.tuple(fc.constantFrom(...ACCOUNTS, 'old'), fc.bigInt(0n, 2n ** 80n)), { maxLength: 5 }).map((e) => new Map(e)),
-  deviceCounter: fc.array(fc.tuple(fc.constantFrom(...DEVICE_POOL, 'dx'), fc.nat(30)), { maxLength: 6 }).map((e) => new Map(e)),
 });
 
 export const equivocatedArb = fc

@@ -10,7 +10,6 @@ export interface ModelResult {
   devices: [string, bigint, bigint, bigint, bigint][]; // device, mwh, reward, capex, opex
   accounts: [string, bigint, bigint][]; // account, amount, cumulative
   dust: bigint;
-  deviceCounter: [string, number][];
 }
 
 const isInt = (x: number): boolean => Number.isSafeInteger(x) && x >= 0;
@@ -34,10 +33,6 @@ export function model(input: TallyInput): ModelResult {
   const cap = input.params.deviceCapMwhPerEpoch;
   const consumed = new Set<string>();
   const counted = new Map<string, bigint>();
-  const high = new Map(input.prev.deviceCounter);
-  const raise = (d: string, c: number): void => {
-    if (!high.has(d) || c > high.get(d)!) high.set(d, c);
-  };
   const statuses: ModelResult['statuses'] = [];
   for (const r of seg) {
     const k = `${r.device}:${r.counter}`;
@@ -45,16 +40,12 @@ export function model(input: TallyInput): ModelResult {
     let reason: ReasonCode | null = null;
     let take = 0n;
     if (!info) reason = 'unregistered';
-    else if (idsByKey.get(k)!.size > 1 || input.equivocated.has(k)) {
-      reason = 'equivocated';
-      raise(r.device, r.counter);
-    } else if (info.hub !== r.hub) reason = 'wrong-hub';
+    else if (idsByKey.get(k)!.size > 1 || input.equivocated.has(k)) reason = 'equivocated';
+    else if (info.hub !== r.hub) reason = 'wrong-hub';
     else if (!plausible(r, info.ratedWhPerDay)) reason = 'implausible';
-    else if (input.prev.deviceCounter.has(r.device) && r.counter <= input.prev.deviceCounter.get(r.device)!) reason = 'stale-counter';
     else if (consumed.has(k)) reason = 'duplicate';
     else {
       consumed.add(k);
-      raise(r.device, r.counter);
       const already = counted.get(r.device) ?? 0n;
       if (already >= cap) reason = 'over-cap';
       else {
@@ -81,5 +72,5 @@ export function model(input: TallyInput): ModelResult {
   }
   const names = [...new Set([...input.prev.cumulative.keys(), ...amounts.keys()])].sort();
   const accounts: ModelResult['accounts'] = names.map((a) => [a, amounts.get(a) ?? 0n, (input.prev.cumulative.get(a) ?? 0n) + (amounts.get(a) ?? 0n)]);
-  return { statuses, devices, accounts, dust: distributable - paid, deviceCounter: [...high].sort((a, b) => (a[0] < b[0] ? -1 : 1)) };
+  return { statuses, devices, accounts, dust: distributable - paid };
 }

@@ -1,0 +1,69 @@
+import { verifyCertificate, type Network } from '@ecandle/protocol'
+import { explain, proveAccount, tally, genesisState, type TallyResult } from '@ecandle/tally'
+import type { Store } from '@ecandle/store'
+import type { Agreement, EpochRecord } from './driver.js'
+import { loadSegment, tallyDevices, tallyParams } from './segment.js'
+
+/** Read-side of agreement for the API and CLI: decided epochs, rewards with proofs, explanations. */
+export interface EpochSummary {
+  epoch: number
+  valueId: string
+  root: string
+  prev: string | null
+  round: number
+  signers: string[]
+  cut: Array<{ hub: string, seq: number, id: string | null }>
+  totals: Record<string, string>
+  certificate: string
+}
+
+export async function epochSummary (net: Network, a: Agreement, epoch: number): Promise<EpochSummary | undefined> {
+  const [rec, bytes] = [await a.record(epoch), await a.certificate(epoch)]
+  if (rec === undefined || bytes === undefined) return undefined
+  const cert = verifyCertificate(net, bytes)
+  return {
+    epoch,
+    valueId: rec.valueId,
+    root: rec.value.root,
+    prev: rec.value.prev,
+    round: cert.round,
+    signers: cert.signers,
+    cut: rec.value.cut.map(c => ({ hub: c.hub, seq: c.seq, id: c.id?.toString() ?? null })),
+    totals: Object.fromEntries(Object.entries(rec.totals).map(([k, v]) => [k, String(v)])),
+    certificate: Buffer.from(bytes).toString('base64')
+  }
+}
+
+/** Rebuilds the full tally of a decided epoch from the stored logs (for proofs and explanations). */
+export async function recomputeEpoch (net: Network, store: Store, a: Agreement, epoch: number): Promise<{ rec: EpochRecord, result: TallyResult } | undefined> {
+  const rec = await a.record(epoch)
+  if (rec === undefined) return undefined
+  const prev = epoch > 0 ? await a.record(epoch - 1) : undefined
+  const segment = await loadSegment(store, prev?.value.cut ?? null, rec.value.cut)
+  const result = tally({ epoch, params: tallyParams(net), devices: tallyDevices(net), segment, prev: prev?.next ?? { ...genesisState(), epoch: epoch - 1 }, equivocated: new Set() })
+  return { rec, result }
+}
+
+export async function rewards (net: Network, store: Store, a: Agreement, account: string, epoch?: number): Promise<object | undefined> {
+  const e = epoch ?? a.lastDecided?.epoch
+  if (e === undefined) return undefined
+  const r = await recomputeEpoch(net, store, a, e)
+  if (r === undefined) return undefined
+  const row = r.result.accounts.find(x => x.account === account)
+  const proof = row === undefined ? undefined : proveAccount(r.result, account)
+  return {
+    account,
+    epoch: e,
+    root: r.rec.value.root,
+    epochAmount: String(row?.epochAmount ?? 0n),
+    cumulative: String(row?.cumulative ?? 0n),
+    proof: proof === undefined ? null : { leaf: Buffer.from(proof.leaf).toString('hex'), path: proof.path, root: proof.root }
+  }
+}
+
+export async function explainDevice (net: Network, store: Store, a: Agreement, epoch: number, device: string): Promise<object | undefined> {
+  const r = await recomputeEpoch(net, store, a, epoch)
+  if (r === undefined) return undefined
+  const x = explain(r.result, device)
+  return JSON.parse(JSON.stringify(x, (_k, v) => typeof v === 'bigint' ? v.toString() : v))
+}

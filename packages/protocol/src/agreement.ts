@@ -1,0 +1,189 @@
+import { CID } from 'multiformats/cid'
+import { decodeCanonical, encode, expectBytes, expectMap, expectString, expectUint, isPlainObject } from './cbor.js'
+import { Domain, sha256, toHex, verifySignature, type Signer } from './crypto.js'
+import { asReject, ProtocolError, reject } from './errors.js'
+import type { Network } from './network.js'
+
+/**
+ * What the validators agree on each epoch: a cut of every hub's log and the tally root it implies.
+ * `cut` lists every validator, in validator order; seq 0 (id null) means "nothing of that log yet".
+ */
+export interface CutItem { hub: string, seq: number, id: CID | null }
+
+export interface EpochValue {
+  epoch: number
+  /** Value id of the previous epoch's decision; null for the first epoch decided. */
+  prev: string | null
+  cut: CutItem[]
+  /** Hex Merkle root of the tally (packages/tally). */
+  root: string
+}
+
+export function encodeValue (v: EpochValue): Uint8Array {
+  return encode({ epoch: v.epoch, prev: v.prev, cut: v.cut.map(c => ({ hub: c.hub, seq: c.seq, id: c.id })), root: v.root })
+}
+
+/** Hex sha256 of the value's canonical bytes. */
+export function valueIdOf (v: EpochValue): string {
+  return toHex(sha256(encodeValue(v)))
+}
+
+export function decodeValue (x: unknown, net: Network): EpochValue {
+  const m = expectMap(x, 'value', ['epoch', 'prev', 'cut', 'root'])
+  if (!Array.isArray(m.cut) || m.cut.length !== net.validatorIds.length) throw new ProtocolError('shape', 'value.cut: expected one item per validator')
+  const cut = m.cut.map((c, i) => {
+    const it = expectMap(c, `value.cut[${i}]`, ['hub', 'seq', 'id'])
+    const hub = expectString(it.hub, `value.cut[${i}].hub`, 128)
+    if (hub !== net.validatorIds[i]) throw new ProtocolError('shape', `value.cut[${i}]: expected hub ${net.validatorIds[i]}`)
+    const seq = expectUint(it.seq, `value.cut[${i}].seq`)
+    const id = it.id === null ? null : CID.asCID(it.id)
+    if ((seq === 0) !== (id === null)) throw new ProtocolError('shape', `value.cut[${i}]: id must be null exactly when seq is 0`)
+    return { hub, seq, id }
+  })
+  const prev = m.prev === null ? null : expectString(m.prev, 'value.prev', 64, /^[0-9a-f]{64}$/)
+  return { epoch: expectUint(m.epoch, 'value.epoch'), prev, cut, root: expectString(m.root, 'value.root', 64, /^[0-9a-f]{64}$/) }
+}
+
+// ---- consensus messages (gossiped on the consensus topic, signed by the hub) ----
+
+export type VoteType = 'prevote' | 'precommit'
+
+export interface ConsensusPayload {
+  type: 'proposal' | VoteType
+  epoch: number
+  round: number
+  from: string
+  /** Hex value id; null is a nil vote. */
+  valueId: string | null
+  /** Proposals only. */
+  value?: EpochValue
+  validRound?: number
+}
+
+export const voteDomain = (networkId: string): string => `${Domain.vote}/${networkId}`
+
+/** Canonical payload bytes; a precommit's bytes are rebuilt from a certificate, so keep them minimal. */
+export function encodeConsensusPayload (p: ConsensusPayload): Uint8Array {
+  const m: Record<string, unknown> = { t: p.type, e: p.epoch, r: p.round, from: p.from, v: p.valueId }
+  if (p.type === 'proposal') {
+    if (p.value === undefined || p.validRound === undefined) throw new ProtocolError('shape', 'proposal needs value and validRound')
+    m.val = valueForEncoding(p.value)
+    m.vr = p.validRound + 1 // -1 .. n encoded as 0 .. n+1 (CBOR uints stay canonical)
+  }
+  return encode(m)
+}
+
+function valueForEncoding (v: EpochValue): unknown {
+  return { epoch: v.epoch, prev: v.prev, cut: v.cut.map(c => ({ hub: c.hub, seq: c.seq, id: c.id })), root: v.root }
+}
+
+export function signConsensus (net: Network, signer: Signer, p: ConsensusPayload): Uint8Array {
+  const body = encodeConsensusPayload(p)
+  return encode({ p: body, s: signer.sign(voteDomain(net.id), body) })
+}
+
+export interface VerifiedConsensus { bytes: Uint8Array, payload: ConsensusPayload, signature: Uint8Array, body: Uint8Array }
+
+const MAX_CONSENSUS_BYTES = 64 * 1024
+
+/** Decodes and verifies a consensus message: shape, known validator, signature. REJECT otherwise. */
+export function verifyConsensus (net: Network, bytes: Uint8Array): VerifiedConsensus {
+  let payload: ConsensusPayload, signature: Uint8Array, body: Uint8Array
+  try {
+    if (bytes.byteLength > MAX_CONSENSUS_BYTES) throw new ProtocolError('size', `consensus message: ${bytes.byteLength} bytes > ${MAX_CONSENSUS_BYTES}`)
+    const env = expectMap(decodeCanonical(bytes, 'consensus message'), 'consensus message', ['p', 's'])
+    body = expectBytes(env.p, 'consensus.p', MAX_CONSENSUS_BYTES)
+    signature = expectBytes(env.s, 'consensus.s', 64, 64)
+    const raw = decodeCanonical(body, 'consensus payload')
+    if (!isPlainObject(raw)) throw new ProtocolError('shape', 'consensus payload: expected a map')
+    const type = raw.t
+    if (type !== 'proposal' && type !== 'prevote' && type !== 'precommit') throw new ProtocolError('shape', 'consensus.t: expected proposal, prevote or precommit')
+    const m = expectMap(raw, 'consensus payload', type === 'proposal' ? ['t', 'e', 'r', 'from', 'v', 'val', 'vr'] : ['t', 'e', 'r', 'from', 'v'])
+    payload = {
+      type,
+      epoch: expectUint(m.e, 'consensus.e'),
+      round: expectUint(m.r, 'consensus.r', 1_000_000),
+      from: expectString(m.from, 'consensus.from', 128),
+      valueId: m.v === null ? null : expectString(m.v, 'consensus.v', 64, /^[0-9a-f]{64}$/)
+    }
+    if (type === 'proposal') {
+      payload.value = decodeValue(m.val, net)
+      payload.validRound = expectUint(m.vr, 'consensus.vr', 1_000_001) - 1
+      if (payload.valueId !== valueIdOf(payload.value)) throw new ProtocolError('shape', 'proposal: valueId is not the id of its value')
+      if (payload.value.epoch !== payload.epoch) throw new ProtocolError('shape', 'proposal: value is for another epoch')
+    }
+  } catch (err) {
+    throw asReject(err)
+  }
+  const hub = net.hubs.get(payload.from)
+  // Only validators vote.
+  if (hub === undefined) throw reject('unknown-validator', `consensus: ${payload.from.slice(0, 60)} is not a validator`)
+  if (!verifySignature(hub.publicKey, voteDomain(net.id), body, signature)) throw reject('vote-signature', `consensus: bad signature of ${payload.from}`)
+  return { bytes, payload, signature, body }
+}
+
+// ---- certificates: a decided value and more than 2/3 of the validators' precommit signatures ----
+
+export interface Certificate {
+  value: EpochValue
+  round: number
+  /** [validator index, precommit signature], ascending by index. */
+  signatures: Array<[number, Uint8Array]>
+}
+
+export interface VerifiedCertificate extends Certificate {
+  bytes: Uint8Array
+  valueId: string
+  /** Peer ids of the signers. */
+  signers: string[]
+}
+
+export const quorumOf = (n: number): number => Math.floor((2 * n) / 3) + 1
+
+/**
+ * Canonical certificate: exactly a quorum of signatures, the lowest validator indices available, so
+ * hubs that collected different precommits converge on one byte-identical certificate.
+ */
+export function encodeCertificate (net: Network, c: Certificate): Uint8Array {
+  const sigs = [...c.signatures].sort((a, b) => a[0] - b[0]).slice(0, quorumOf(net.validatorIds.length))
+  return encode({ value: valueForEncoding(c.value), round: c.round, sigs: sigs.map(([i, s]) => [i, s]) })
+}
+
+export const MAX_CERTIFICATE_BYTES = 256 * 1024
+
+/** Verifies a certificate against the validator set. REJECT naming the fault. */
+export function verifyCertificate (net: Network, bytes: Uint8Array): VerifiedCertificate {
+  let c: Certificate
+  try {
+    if (bytes.byteLength > MAX_CERTIFICATE_BYTES) throw new ProtocolError('size', `certificate: ${bytes.byteLength} bytes > ${MAX_CERTIFICATE_BYTES}`)
+    const m = expectMap(decodeCanonical(bytes, 'certificate'), 'certificate', ['value', 'round', 'sigs'])
+    const value = decodeValue(m.value, net)
+    if (!Array.isArray(m.sigs) || m.sigs.length > net.validatorIds.length) throw new ProtocolError('shape', 'certificate.sigs: too many signatures')
+    const signatures = m.sigs.map((x, i): [number, Uint8Array] => {
+      if (!Array.isArray(x) || x.length !== 2) throw new ProtocolError('shape', `certificate.sigs[${i}]: expected [index, signature]`)
+      return [expectUint(x[0], `certificate.sigs[${i}][0]`, net.validatorIds.length - 1), expectBytes(x[1], `certificate.sigs[${i}][1]`, 64, 64)]
+    })
+    c = { value, round: expectUint(m.round, 'certificate.round', 1_000_000), signatures }
+  } catch (err) {
+    throw asReject(err)
+  }
+  const valueId = valueIdOf(c.value)
+  const seen = new Set<number>()
+  const signers: string[] = []
+  for (const [i, sig] of c.signatures) {
+    // Each validator counts once.
+    if (seen.has(i)) throw reject('duplicate-signer', `certificate of epoch ${c.value.epoch}: validator #${i} signed twice`)
+    seen.add(i)
+    const from = net.validatorIds[i]
+    const body = encodeConsensusPayload({ type: 'precommit', epoch: c.value.epoch, round: c.round, from, valueId })
+    if (!verifySignature(net.hubs.get(from)!.publicKey, voteDomain(net.id), body, sig)) {
+      throw reject('certificate-signature', `certificate of epoch ${c.value.epoch}: bad signature of validator #${i} (${from})`)
+    }
+    signers.push(from)
+  }
+  // More than 2/3 of the validators must have precommitted this value.
+  if (seen.size < quorumOf(net.validatorIds.length)) {
+    throw reject('too-few-signers', `certificate of epoch ${c.value.epoch}: ${seen.size} signers, need ${quorumOf(net.validatorIds.length)} of ${net.validatorIds.length}`)
+  }
+  return { ...c, bytes, valueId, signers }
+}
