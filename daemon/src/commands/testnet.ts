@@ -84,7 +84,14 @@ async function summary (hubDirs: string[], started: number): Promise<string> {
   const agree = up.length === hubDirs.length && heads.every(h => h === heads[0])
   const rows = statuses.map((s, i) => s === undefined
     ? `hub-${i + 1}  (starting or down)`
-    : `hub-${i + 1}  ${s.peerId.slice(-8)}  peers ${String(s.peers).padStart(2)}  devices ${String(s.devices).padStart(4)}  reports ${String(s.reports).padStart(7)}  own seq ${String(s.heads[s.peerId]?.seq ?? 0).padStart(5)}  logs ${Object.keys(s.heads).length}`)
+    : `hub-${i + 1}  ${s.peerId.slice(-8)}  peers ${String(s.peers).padStart(2)}  devices ${String(s.devices).padStart(4)}  reports ${String(s.reports).padStart(7)}  own seq ${String(s.heads[s.peerId]?.seq ?? 0).padStart(5)}  logs ${Object.keys(s.heads).length}  epoch ${s.lastEpoch ?? '-'}`)
   const t = Math.round((Date.now() - started) / 1000)
-  return [`eCandle testnet — ${hubDirs.length} hubs — up ${t} s`, ...rows, `all hubs hold identical logs: ${agree ? 'yes' : 'not yet'}`].join('\n')
+  const decided = up.map(s => s.lastEpoch ?? -1)
+  const lastAll = decided.length === hubDirs.length ? Math.min(...decided) : -1
+  return [
+    `eCandle testnet — ${hubDirs.length} hubs — up ${t} s`,
+    ...rows,
+    `all hubs hold identical logs: ${agree ? 'yes' : 'not yet'}`,
+    `epochs decided on every hub: ${lastAll < 0 ? 'none yet' : `0 … ${lastAll}`}  (\`ecandle epochs --data-dir ${hubDirs[0]}\`)`
+  ].join('\n')
 }
