@@ -128,6 +128,7 @@ export class Hub {
       uptimeS: Math.round((Date.now() - this.startedAt) / 1000),
       ingest: { ...this.ingest.counts },
       sync: { ...this.sync.counts },
+      gossip: Object.fromEntries(this.gossip.results),
       log: this.hubLog === undefined ? undefined : { ...this.hubLog.counts },
       devices: this.bridge === undefined ? 0 : this.bridge.devices().length,
       lastEpoch: this.agreement.lastDecided?.epoch ?? null,
@@ -148,6 +149,8 @@ export interface HubStatus {
   uptimeS: number
   ingest: Record<string, number>
   sync: Record<string, number>
+  /** Gossip validation results: `${topic} ${accept|reject|ignore} ${code}` -> count. */
+  gossip: Record<string, number>
   log?: Record<string, number>
   devices: number
   /** Last decided epoch, or null. */

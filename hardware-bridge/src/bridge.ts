@@ -35,6 +35,7 @@ export interface DeviceLinkStatus {
   link: string
   connected: boolean
   lastReportAt?: number
+  /** The last counter the hub acknowledged (stored or duplicate) for this device. */
   counter?: number
   batteryMv?: number
   soc?: number

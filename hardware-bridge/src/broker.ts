@@ -14,7 +14,7 @@ export interface EmbeddedBroker {
  */
 export async function startEmbeddedBroker (opts: { host?: string, port?: number } = {}): Promise<EmbeddedBroker> {
   const broker = await Aedes.createBroker()
-  const server = createServer(broker.handle)
+  const server = createServer({ noDelay: true }, broker.handle)
   const host = opts.host ?? '127.0.0.1'
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

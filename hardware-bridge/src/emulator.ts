@@ -176,7 +176,7 @@ export function createEmulator (opts: EmulatorOptions): Emulator {
     const day = solarDay(location, end * 1000)
     if (day !== d.day) { d.day = day; d.status.energyTodayMwh = 0 }
     Object.assign(d.status, {
-      lastReportAt: end * 1000, counter, batteryMv: s.batteryMv, soc: s.soc,
+      lastReportAt: end * 1000, batteryMv: s.batteryMv, soc: s.soc,
       energyTodayMwh: (d.status.energyTodayMwh ?? 0) + s.energyMwh
     })
     if (d.queue.length >= maxQueue) {
@@ -220,6 +220,8 @@ export function createEmulator (opts: EmulatorOptions): Emulator {
           log.warn?.({ device: d.spec.id, counter: item.counter, reason: r.reason, message: r.message }, 'emulator: report refused')
         } else {
           stats.acked++
+          // As on serial and MQTT links: the last counter the hub acknowledged, not the last one made.
+          d.status.counter = Math.max(d.status.counter ?? 0, item.counter)
         }
         const i = d.queue.indexOf(item)
         if (i >= 0) d.queue.splice(i, 1)

@@ -22,7 +22,7 @@ export const MAX_FRAME_BYTES = 512
 export const MAX_PAYLOAD_BYTES = 375
 
 const B64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
-const HEX8_RE = /^[0-9a-fA-F]{8}$/
+const HEX8_RE = /^[0-9a-f]{8}$/
 
 export class FrameError extends Error {
   override name = 'FrameError'
@@ -52,7 +52,9 @@ export function parseFrameBody (body: Uint8Array): Uint8Array | string {
   if (!B64_RE.test(b64)) return 'bad base64'
   const payload = new Uint8Array(Buffer.from(b64, 'base64'))
   if (payload.byteLength > MAX_PAYLOAD_BYTES) return 'payload too large'
-  if (crc32hex(payload) !== hex.toLowerCase()) return 'checksum mismatch'
+  // One payload, one spelling: stray bits in the last base64 character are refused too.
+  if (Buffer.from(payload).toString('base64') !== b64) return 'non-canonical base64'
+  if (crc32hex(payload) !== hex) return 'checksum mismatch'
   return payload
 }
 

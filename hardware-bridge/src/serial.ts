@@ -89,7 +89,7 @@ export function createSerialBridge (opts: SerialBridgeOptions): SerialBridge {
       const port = new SerialPort({ path, baudRate: this.spec.baudRate ?? 115_200, autoOpen: false })
       port.on('error', err => { log.debug?.({ path, err: err.message }, 'serial: port error') })
       try {
-        await new Promise<void>((resolve, reject) => { port.open(err => { err != null ? reject(err) : resolve() }) })
+        await new Promise<void>((resolve, reject) => { port.open(err => { if (err != null) reject(err); else resolve() }) })
       } catch (err) {
         log.debug?.({ path, err: (err as Error).message }, 'serial: cannot open port yet')
         this.later()

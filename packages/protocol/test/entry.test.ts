@@ -205,6 +205,8 @@ describe('verifyEntry', () => {
       const endOk = GENESIS + 1000 + limits.maxReportSkewS
       verifyEntry(net, entry({ time: t, reports: [signed({ periodStart: endOk - 300, periodEnd: endOk })] }), NOW_MS)
       expectValidation(() => verifyEntry(net, entry({ time: t, reports: [signed({ periodStart: endOk - 299, periodEnd: endOk + 1 })] }), NOW_MS), 'REJECT', 'report-future')
+      // to the millisecond: an entry 1 ms earlier makes the same report end 120.001 s after it
+      expectValidation(() => verifyEntry(net, entry({ time: t - 1, reports: [signed({ periodStart: endOk - 300, periodEnd: endOk })] }), NOW_MS), 'REJECT', 'report-future')
     })
 
     it('counters must rise per device within the entry', () => {

@@ -60,7 +60,7 @@ describe('verifyEvidence', () => {
 
     it('unknown kind', () => {
       const [a, b] = sorted(e1, e1x)
-      expectValidation(() => verifyEvidence(net, encode({ k: 'vote', a, b })), 'REJECT', 'evidence-kind')
+      expectValidation(() => verifyEvidence(net, encode({ k: 'certificate', a, b })), 'REJECT', 'evidence-kind')
       expectValidation(() => verifyEvidence(net, encode({ k: 'Entry', a, b })), 'REJECT', 'evidence-kind')
     })
 

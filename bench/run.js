@@ -1,0 +1,117 @@
+// `npm run bench`: ingest throughput vs raw Ed25519, bytes on disk per report, RSS of a hub with
+// 1,000 devices, and replication latency across 5 hub processes at two entry intervals.
+// Prints a table, then (last line of stdout) one JSON object. Progress goes to stderr.
+// Knobs (environment): BENCH_ONLY=ingest,rss,replication  BENCH_MEASURE_S (60)  BENCH_WARMUP_S (12)
+// BENCH_RSS_S (60)  BENCH_SHORT_INTERVAL_MS (250)  BENCH_PERIODS (101: report periods per device in
+// the ingest set, 1,000 devices → ~101k reports). `node bench/run.js --quick`: a short smoke run.
+import { cpus, loadavg } from 'node:os'
+import { generate, measureIngest, diskPerReport } from './lib/ingest.js'
+import { measureReplication, measureRss } from './lib/replication.js'
+import { cpuPressure, log, round } from './lib/util.js'
+
+const quick = process.argv.includes('--quick')
+const env = (k, d) => process.env[k] === undefined || process.env[k] === '' ? d : Number(process.env[k])
+const only = new Set((process.env.BENCH_ONLY ?? 'ingest,rss,replication').split(','))
+const cfg = {
+  periods: env('BENCH_PERIODS', quick ? 12 : 101),
+  measureS: env('BENCH_MEASURE_S', quick ? 15 : 60),
+  warmupS: env('BENCH_WARMUP_S', quick ? 8 : 12),
+  rssS: env('BENCH_RSS_S', quick ? 15 : 60),
+  shortIntervalMs: env('BENCH_SHORT_INTERVAL_MS', 250),
+  defaultIntervalMs: 5000
+}
+
+const t0 = Date.now()
+const load = { start: loadavg()[0] }
+const pressure = { start: cpuPressure() }
+const out = { cores: cpus().length, node: process.version }
+const rows = []
+const row = (figure, value, aim, note = '') => rows.push([figure, value, aim, note])
+const fmt = (x, d = 0) => x === null || x === undefined ? 'n/a' : !Number.isFinite(x) ? 'never' : x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
+
+if (only.has('ingest')) {
+  log(`ingest: generating ${cfg.periods} report periods × 1,000 devices of 4 hubs with the emulator`)
+  const g = await generate({ hubs: 4, devicesPerHub: 250, periods: cfg.periods })
+  load.ingest = loadavg()[0]
+  pressure.ingest = cpuPressure()
+  log(`ingest: ${g.entries.length} entries of 256 reports through Ingest.accept, interleaved with raw verifies`)
+  const ing = await measureIngest(g)
+  const disk = await diskPerReport(g, ing)
+  Object.assign(out, {
+    ingestReportsPerSec: round(ing.ingestReportsPerSec),
+    rawVerifyPerSec: round(ing.rawVerifyPerSec),
+    ingestVsRawRatio: round(ing.ingestReportsPerSec / ing.rawVerifyPerSec, 3),
+    verifyEntryReportsPerSec: round(ing.verifyEntryReportsPerSec),
+    verifyEntryVsRawRatio: round(ing.verifyEntryReportsPerSec / ing.rawVerifyPerSec, 3),
+    ingestReports: g.reportCount,
+    diskBytesPerReport: round(disk.perReport, 1),
+    canonicalReportBytes: round(g.reportBytesMean, 1),
+    diskVsReportRatio: round(disk.perReport / g.reportBytesMean, 3),
+    entryBytesPerReport: round(disk.entryBytesPerReport, 1),
+    diskBytesBeforeCompact: disk.bytesBeforeCompact,
+    diskBytesAfterCompact: disk.bytes
+  })
+  row('ingest (Ingest.accept → LevelDB)', `${fmt(out.ingestReportsPerSec)} reports/s`, '', `${fmt(g.reportCount)} reports, entries of 256, 8 in flight`)
+  row('raw Ed25519 verify (node:crypto)', `${fmt(out.rawVerifyPerSec)} /s`, '', 'same signatures, interleaved with ingest')
+  row('ingest / raw verify', fmt(out.ingestVsRawRatio, 2), '≥ 0.8', `verifyEntry alone: ${fmt(out.verifyEntryReportsPerSec)} /s (${fmt(out.verifyEntryVsRawRatio, 2)})`)
+  row('disk bytes per report', fmt(out.diskBytesPerReport, 1), `≤ ${fmt(1.2 * g.reportBytesMean, 0)}`, `LevelDB after compaction, ${fmt(g.reportCount)} reports`)
+  row('canonical signed report', `${fmt(out.canonicalReportBytes, 1)} B`, '', `disk/report = ${fmt(out.diskVsReportRatio, 2)}× (aim ≤ 1.2×); entry bytes/report ${fmt(out.entryBytesPerReport, 1)}`)
+}
+
+if (only.has('rss')) {
+  load.rss = loadavg()[0]
+  pressure.rss = cpuPressure()
+  const m = await measureRss({ devices: 1000, seconds: cfg.rssS })
+  Object.assign(out, { rssMb: round(m.rssMb, 1), rssMaxSampledMb: round(m.maxSampledRssMb, 1), rssHwmMb: round(m.hwmMb, 1), rssAfterS: cfg.rssS, rssReportsStored: m.reportsStored })
+  row('RSS, 1 hub × 1,000 devices', `${fmt(out.rssMb, 1)} MB`, '≤ 150 MB', `VmRSS after ${cfg.rssS} s; max sampled ${fmt(out.rssMaxSampledMb, 1)}, VmHWM ${fmt(out.rssHwmMb, 1)}`)
+}
+
+if (only.has('replication')) {
+  const rep = {}
+  for (const [name, entryIntervalMs] of [['default', cfg.defaultIntervalMs], ['short', cfg.shortIntervalMs]]) {
+    load[`replication_${name}`] = loadavg()[0]
+    pressure[`replication_${name}`] = cpuPressure()
+    rep[name] = await measureReplication({ hubs: 5, devicesPerHub: 200, reportIntervalS: 10, entryIntervalMs, warmupS: cfg.warmupS, measureS: cfg.measureS })
+    const r = rep[name]
+    log(`replication ${entryIntervalMs} ms: p50 ${r.p50Ms} p99 ${r.p99Ms} (${r.completeReports}/${r.expectedReports} complete) in ${r.totalS.toFixed(0)} s`)
+    row(`replication p50 / p99, entry ${entryIntervalMs} ms`, `${fmt(r.p50Ms)} / ${fmt(r.p99Ms)} ms`, 'p99 ≤ 1,000 ms',
+      `${fmt(r.completeReports)}/${fmt(r.expectedReports)} reports on all 5 hubs; own hub p50/p99 ${fmt(r.originP50Ms)}/${fmt(r.originP99Ms)}; own→last hub p50/p99 ${fmt(r.spreadP50Ms)}/${fmt(r.spreadP99Ms)}`)
+  }
+  const d = rep.default
+  const s = rep.short
+  Object.assign(out, {
+    replicationP50Ms: d.p50Ms,
+    replicationP90Ms: d.p90Ms,
+    replicationP99Ms: d.p99Ms,
+    replicationEntryIntervalMs: d.entryIntervalMs,
+    replicationShortEntryIntervalMs: s.entryIntervalMs,
+    replicationShortP50Ms: s.p50Ms,
+    replicationShortP90Ms: s.p90Ms,
+    replicationShortP99Ms: s.p99Ms,
+    replication: Object.fromEntries(Object.entries(rep).map(([k, r]) => [k, {
+      ...r,
+      hubRssMb: r.hubRssMb.map(x => round(x, 1)),
+      entriesPerHubPerS: r.entriesPerHubPerS.map(x => round(x, 2)),
+      maxMs: Number.isFinite(r.maxMs) ? r.maxMs : null
+    }]))
+  })
+  // JSON has no Infinity: a percentile that falls on a report never stored everywhere is null.
+  for (const k of ['replicationP50Ms', 'replicationP90Ms', 'replicationP99Ms', 'replicationShortP50Ms', 'replicationShortP90Ms', 'replicationShortP99Ms']) if (!Number.isFinite(out[k])) out[k] = null
+  for (const r of Object.values(out.replication)) for (const k of Object.keys(r)) if (typeof r[k] === 'number' && !Number.isFinite(r[k])) r[k] = null
+}
+
+load.end = loadavg()[0]
+pressure.end = cpuPressure()
+out.cpuPressureSomeAvg60 = pressure
+out.loadAvg1m = Object.fromEntries(Object.entries(load).map(([k, v]) => [k, round(v, 2)]))
+out.runtimeS = round((Date.now() - t0) / 1000, 1)
+row('runtime', `${fmt(out.runtimeS, 0)} s`, '≤ 300 s', `${out.cores} cores, node ${out.node}, 1-min load ${Object.values(out.loadAvg1m).map(v => fmt(v, 1)).join(' → ')}, CPU pressure % ${Object.values(pressure).map(v => fmt(v, 0)).join(' → ')}`)
+
+const widths = [0, 1, 2, 3].map(i => Math.max(...[['figure', 'value', 'aim', 'notes'], ...rows].map(r => String(r[i]).length)))
+const line = (r) => r.map((c, i) => String(c).padEnd(widths[i])).join('  ').trimEnd()
+console.log('\neCandle Mesh bench')
+console.log(line(['figure', 'value', 'aim', 'notes']))
+console.log(widths.map(w => '-'.repeat(w)).join('  '))
+for (const r of rows) console.log(line(r))
+if (Math.max(...Object.values(load)) > out.cores) console.log(`note: the 1-min load average reached ${fmt(Math.max(...Object.values(load)), 1)} on ${out.cores} cores (other processes included): with the CPU shared, the absolute figures are worse than the code alone would give; the ingest/raw ratio is measured interleaved and holds better.`)
+console.log(JSON.stringify(out))

@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import type { DeviceKeyFile } from '../bridge.js'
+import { mqttDeviceSide, serialDeviceSide, type DeviceSide, type DeviceSideOptions } from '../device-links.js'
+import { devicesFromKeyFile } from '../emulator.js'
+
+const USAGE = `ecandle-emulate: eCandle devices speaking the device link protocol (docs/device-protocol.md)
+
+  ecandle-emulate --keys devices.json (--serial PATH [--baud N] | --mqtt URL --network NET) [options]
+
+  --keys FILE          device key file from \`ecandle network create\` ({ devices: [{ id, seed, ratedWhPerDay }] })
+  --serial PATH        serial port (or pty) the hub listens on; all devices share it
+  --mqtt URL           broker URL, e.g. mqtt://127.0.0.1:1883 (one client per device)
+  --network NET        topic segment of the network (with --mqtt)
+  --interval S         report period, seconds (default 60)
+  --state FILE         flash: unacked reports and last counters survive restarts (default: memory only)
+  --lat D --lon D      hub location for the sun (default Nairobi)
+  --resend-ms N        resend an unacked report after N ms (default 5000)
+  --backfill N         start with N reports per device for the periods before now
+  --skew-s N           device clocks start N s off until the hub sets them
+  --drift-ppm N        device clocks drift by N ppm
+  --reboot-every-s N   reboot a random device every N s
+  --garbage P --truncate P --oversize P --duplicate P
+                       fault injection: chance per message (0..1)
+  --stats-s N          print counters every N s (default 10)
+`
+
+function num (v: string | undefined, name: string, def: number): number {
+  if (v === undefined) return def
+  const n = Number(v)
+  if (!Number.isFinite(n)) { process.stderr.write(`--${name}: not a number\n`); process.exit(2) }
+  return n
+}
+
+async function main (): Promise<void> {
+  const { values: a } = parseArgs({
+    options: {
+      keys: { type: 'string' },
+      serial: { type: 'string' },
+      baud: { type: 'string' },
+      mqtt: { type: 'string' },
+      network: { type: 'string' },
+      interval: { type: 'string' },
+      state: { type: 'string' },
+      lat: { type: 'string' },
+      lon: { type: 'string' },
+      'resend-ms': { type: 'string' },
+      backfill: { type: 'string' },
+      'skew-s': { type: 'string' },
+      'drift-ppm': { type: 'string' },
+      'reboot-every-s': { type: 'string' },
+      garbage: { type: 'string' },
+      truncate: { type: 'string' },
+      oversize: { type: 'string' },
+      duplicate: { type: 'string' },
+      'stats-s': { type: 'string' },
+      help: { type: 'boolean' }
+    }
+  })
+  if (a.help === true || a.keys === undefined || (a.serial === undefined) === (a.mqtt === undefined)) {
+    process.stdout.write(USAGE)
+    process.exit(a.help === true ? 0 : 2)
+  }
+  const keys = JSON.parse(readFileSync(a.keys, 'utf8')) as DeviceKeyFile
+  const o: DeviceSideOptions = {
+    devices: devicesFromKeyFile(keys),
+    location: { lat: num(a.lat, 'lat', -1.2864), lon: num(a.lon, 'lon', 36.8172) },
+    reportIntervalS: num(a.interval, 'interval', 60),
+    statePath: a.state,
+    resendAfterMs: num(a['resend-ms'], 'resend-ms', 5000),
+    backfill: num(a.backfill, 'backfill', 0),
+    clockSkewMs: num(a['skew-s'], 'skew-s', 0) * 1000,
+    driftPpm: num(a['drift-ppm'], 'drift-ppm', 0),
+    rebootEveryMs: num(a['reboot-every-s'], 'reboot-every-s', 0) * 1000,
+    faults: {
+      garbage: num(a.garbage, 'garbage', 0),
+      truncate: num(a.truncate, 'truncate', 0),
+      oversize: num(a.oversize, 'oversize', 0),
+      duplicate: num(a.duplicate, 'duplicate', 0)
+    },
+    logger: { warn: (obj, msg) => { process.stderr.write(`${msg ?? ''} ${JSON.stringify(obj)}\n`) } }
+  }
+  let side: DeviceSide
+  if (a.serial !== undefined) {
+    side = serialDeviceSide(a.serial, { ...o, baudRate: num(a.baud, 'baud', 115_200) })
+  } else {
+    if (a.network === undefined) { process.stderr.write('--mqtt needs --network\n'); process.exit(2) }
+    side = mqttDeviceSide(a.mqtt as string, a.network, o)
+  }
+  await side.start()
+  const print = (): void => {
+    const t = { made: 0, sent: 0, acked: 0, refused: 0, dropped: 0, reboots: 0, queued: 0 }
+    for (const ag of side.agents) {
+      for (const k of ['made', 'sent', 'acked', 'refused', 'dropped', 'reboots'] as const) t[k] += ag.stats[k]
+      t.queued += ag.queued
+    }
+    process.stdout.write(`${JSON.stringify({ ...t, ...side.stats })}\n`)
+  }
+  const statsTimer = setInterval(print, num(a['stats-s'], 'stats-s', 10) * 1000)
+  const quit = (): void => {
+    clearInterval(statsTimer)
+    print()
+    void side.stop().then(() => process.exit(0))
+  }
+  process.on('SIGINT', quit)
+  process.on('SIGTERM', quit)
+}
+
+main().catch(err => {
+  process.stderr.write(`ecandle-emulate: ${(err as Error).message}\n`)
+  process.exit(1)
+})

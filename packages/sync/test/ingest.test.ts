@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ValidationError } from '@ecandle/protocol'
+import { entry, fixture, type Fixture } from '@ecandle/protocol/testing'
+import { Store } from '@ecandle/store'
+import { Ingest } from '../src/index.js'
+
+const quiet = { info: () => {}, warn: () => {}, debug: () => {} }
+const NOW = Number.MAX_SAFE_INTEGER
+
+function rule (action: 'REJECT' | 'IGNORE', code: string) {
+  return (err: unknown): boolean => err instanceof ValidationError && err.action === action && err.code === code
+}
+
+describe('ingest', () => {
+  let dir: string
+  let store: Store
+  let f: Fixture
+  let gaps: Array<[string, number, string]>
+  let evidence: string[]
+  let ingest: Ingest
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ecandle-ingest-'))
+    f = fixture()
+    store = await Store.open(dir, f.net.id)
+    gaps = []
+    evidence = []
+    ingest = new Ingest(f.net, store, quiet, { onGap: (h, s, p) => gaps.push([h, s, p]), onEvidence: ev => evidence.push(ev.kind) }, () => NOW)
+  })
+  afterEach(async () => {
+    await store.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('appends in order and ignores duplicates', async () => {
+    const e1 = entry(f, 0, 1, undefined, [1, 2])
+    assert.equal(await ingest.accept(e1.bytes, 'p'), 'appended')
+    await assert.rejects(ingest.accept(e1.bytes, 'p'), rule('IGNORE', 'duplicate'))
+    assert.equal(store.head(f.hubIds[0])?.seq, 1)
+  })
+
+  it('queues an entry that arrives before its predecessor, asks for sync, and appends it once the gap fills', async () => {
+    const e1 = entry(f, 0, 1, undefined, [1])
+    const e2 = entry(f, 0, 2, e1, [2])
+    const e3 = entry(f, 0, 3, e2, [3])
+    await ingest.accept(e1.bytes, 'p')
+    await assert.rejects(ingest.accept(e3.bytes, 'peer-x'), rule('IGNORE', 'gap'))
+    assert.deepEqual(gaps, [[f.hubIds[0], 2, 'peer-x']])
+    assert.equal(store.head(f.hubIds[0])?.seq, 1)
+    await ingest.accept(e2.bytes, 'p')
+    assert.equal(store.head(f.hubIds[0])?.seq, 3, 'the queued entry 3 was appended after 2')
+    assert.equal(store.reportCount, 3)
+  })
+
+  it('keeps two different entries for one (hub, seq) as evidence', async () => {
+    const a = entry(f, 1, 1, undefined, [1])
+    const b = entry(f, 1, 1, undefined, [7])
+    await ingest.accept(a.bytes, 'p')
+    await assert.rejects(ingest.accept(b.bytes, 'p'), rule('IGNORE', 'equivocation'))
+    assert.deepEqual(evidence, ['entry'])
+    assert.equal((await store.listEvidence()).length, 1)
+    assert.ok(store.head(f.hubIds[1])?.id.equals(a.id), 'the first entry stays')
+  })
+
+  it('rejects an entry that reuses a device counter already in the log, and takes a late lower one', async () => {
+    const e1 = entry(f, 0, 1, undefined, [5])
+    await ingest.accept(e1.bytes, 'p')
+    await assert.rejects(ingest.accept(entry(f, 0, 2, e1, [5]).bytes, 'p'), rule('REJECT', 'counter-reused'))
+    // Counters are unique, not increasing: a late lower counter is fine.
+    assert.equal(await ingest.accept(entry(f, 0, 2, e1, [3]).bytes, 'p'), 'appended')
+  })
+
+  it('ignores an entry whose prev is not our head (a fork) and rejects bad signatures', async () => {
+    const e1 = entry(f, 0, 1, undefined, [1])
+    const other = entry(f, 0, 1, undefined, [9])
+    await ingest.accept(e1.bytes, 'p')
+    await assert.rejects(ingest.accept(entry(f, 0, 2, other, [2]).bytes, 'p'), rule('IGNORE', 'fork'))
+    const forged = entry(f, 0, 2, e1, [2]).bytes.slice()
+    forged[forged.length - 1] ^= 1
+    await assert.rejects(ingest.accept(forged, 'p'), rule('REJECT', 'entry-signature'))
+    assert.equal(store.head(f.hubIds[0])?.seq, 1)
+  })
+})

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict'
+import { auditLogs, printTailsOnFailure, Testnet, waitFor } from './lib/testnet.js'
+
+const DEVICES = 5
+
+describe('3 hub processes with emulated devices', function () {
+  let tn: Testnet | undefined
+
+  afterEach(function () { printTailsOnFailure(this, tn) })
+  after(async () => { await tn?.destroy() })
+
+  it('converge to identical heads for every log, with every report stored exactly once', async function () {
+    this.timeout(90_000)
+    tn = await Testnet.create({ hubs: 3, devicesPerHub: DEVICES, reportIntervalS: 1, entryIntervalMs: 500 })
+    const net = tn
+    await net.start()
+    const started = Date.now()
+
+    // Every hub sees the other two.
+    await waitFor('every hub connected to both others', async () => (await net.statuses()).every(s => s.peers >= 2), { timeoutMs: 20_000 })
+
+    // Run ~20 s of traffic, watching every hub stay up and keep appending to its own log.
+    const RUN_MS = 20_000
+    while (Date.now() - started < RUN_MS) {
+      const all = await net.statuses(net.hubs)
+      assert.ok(net.hubs.every(h => h.alive), 'every hub process is running')
+      assert.equal(all.length, 3)
+      await new Promise(resolve => setTimeout(resolve, 1000))
+    }
+    for (const s of await net.statuses()) {
+      assert.equal(s.devices, DEVICES, `${s.peerId}: ${s.devices} emulated devices, expected ${DEVICES}`)
+      assert.ok((s.heads[s.peerId]?.seq ?? 0) >= 10, `${s.peerId}: its own log has only ${s.heads[s.peerId]?.seq ?? 0} entries after ${RUN_MS} ms`)
+    }
+
+    // One moment at which all three hubs report the same head for all three logs.
+    const snap = await net.waitConverged({ timeoutMs: 30_000 })
+    const heads = snap[0].heads
+    assert.deepEqual(Object.keys(heads).sort(), [...net.peerIds].sort(), 'heads are exactly the three hubs\' logs')
+
+    // Each hub's store: every log chained and consistent up to those heads, no (device, counter)
+    // stored twice, and the walked total equal to the hub's own report count at that moment.
+    const audits = []
+    for (const [i, hub] of net.hubs.entries()) {
+      const a = await auditLogs(hub, net.net, heads)
+      assert.equal(a.reports, snap[i].reports, `${hub.name}: ${a.reports} reports in its logs up to the common heads, but status.reports was ${snap[i].reports}`)
+      audits.push(a)
+    }
+    // Identical logs everywhere (same entry ids in the same order), not only identical heads.
+    for (const a of audits.slice(1)) assert.deepEqual(a.ids, audits[0].ids, 'every hub holds the same entries')
+
+    // Every device reported through its own hub, about once a second.
+    const a = audits[0]
+    for (const dev of net.net.def.devices) {
+      const n = [...a.keys].filter(k => k.startsWith(`${dev.id}:`)).length
+      assert.ok(n >= 8, `device ${dev.id}: only ${n} reports stored in ~20 s at one report per second`)
+    }
+    assert.equal(a.keys.size, a.reports)
+  })
+})
+
+describe('a 4th hub started late', function () {
+  let tn: Testnet | undefined
+
+  afterEach(function () { printTailsOnFailure(this, tn) })
+  after(async () => { await tn?.destroy() })
+
+  it('catches up to the same heads for every log', async function () {
+    this.timeout(90_000)
+    tn = await Testnet.create({ hubs: 4, devicesPerHub: 3, reportIntervalS: 1, entryIntervalMs: 500 })
+    const net = tn
+    const [h1, h2, h3, late] = net.hubs
+    await net.start([0, 1, 2])
+
+    // Let the three build up logs the 4th can only get by sync (gossip never resends old entries).
+    const before = await waitFor('hubs 1-3 each to have at least 12 entries in their own logs', async () => {
+      const s = await net.statuses([h1, h2, h3])
+      return s.every(x => (x.heads[x.peerId]?.seq ?? 0) >= 12) ? s : undefined
+    }, { timeoutMs: 40_000 })
+    for (const s of before) assert.equal(s.heads[late.peerId], undefined, 'no log of the 4th hub exists before it starts')
+
+    await late.start()
+    // All four agree on all four logs, the 4th's own log included.
+    const minSeq = Object.fromEntries(net.peerIds.map(p => [p, 1]))
+    for (const h of [h1, h2, h3]) minSeq[h.peerId] = before[0].heads[h.peerId].seq
+    const snap = await net.waitConverged({ hubs: net.hubs, logs: net.peerIds, minSeq, timeoutMs: 40_000 })
+    const i = net.hubs.indexOf(late)
+    const a = await auditLogs(late, net.net, snap[i].heads)
+    assert.equal(a.reports, snap[i].reports, `${late.name}: ${a.reports} reports in its logs, status says ${snap[i].reports}`)
+    for (const h of [h1, h2, h3]) {
+      // Entries made before it started reached it by sync: it holds every log from seq 1.
+      assert.ok(a.ids[h.peerId].length >= before[0].heads[h.peerId].seq, `${late.name} holds ${h.name}'s log from seq 1`)
+    }
+  })
+})
