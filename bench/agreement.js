@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
 import { createNetwork } from '@ecandle/daemon'
+import { Store, keys } from '@ecandle/store'
 import { epochOf, epochStartMs, epochVoteAtMs, parseNetwork } from '@ecandle/protocol'
 import { genesisState, proveAccount, tally, verifyProof } from '@ecandle/tally'
 
@@ -26,17 +27,25 @@ export const defaultAgreementBenchOptions = {
   /** Hub counts to run, one network (fresh processes and data dirs) each. */
   sizes: [4, 7, 10],
   /** Measured epochs per size (after the warm-up). */
-  epochs: 10,
-  /** Epochs skipped after every hub is connected and streamed (the first one is epoch 0 or later). */
-  warmupEpochs: 2,
+  epochs: 9,
+  /** Epochs skipped after every hub is connected and streamed (with genesis still ahead: epoch 0). */
+  warmupEpochs: 1,
   epochLengthS: 4,
   gracePeriodS: 1,
   devicesPerHub: 3,
   reportIntervalS: 2,
   entryIntervalMs: 1000,
-  /** Genesis is set this far ahead of network creation: base + perHub × hubs seconds (process start-up). */
-  startupBaseS: 2,
-  startupPerHubS: 0.5,
+  /**
+   * Genesis is set this far ahead of network creation: base + perHub × hubs seconds. It must cover
+   * process start-up AND connection: a hub that starts epoch 0 before gossip reaches its peers can
+   * stall for good (see README-agreement.md, "start-up stall").
+   */
+  startupBaseS: 6,
+  startupPerHubS: 1.6,
+  /** A size is abandoned when no hub produced a certificate for this long (past the first vote time). */
+  stallMs: 20_000,
+  /** A size is abandoned when its hubs are not all connected to each other after this long. */
+  connectTimeoutMs: 45_000,
   /** Tally figure: a segment of `tallyReports` reports from `tallyDevices` devices over `tallyHubs` hubs. */
   tallyReports: 100_000,
   tallyDevices: 1000,
@@ -234,10 +243,11 @@ function parseHubLog (path) {
     if (line === '' || line[0] !== '{') continue
     let j
     try { j = JSON.parse(line) } catch { continue }
+    if (j.msg === 'stopping') break
     if (j.msg === 'agreement started') started.set(j.epoch, { time: j.time, restored: j.restored })
     else if (j.msg === 'epoch decided') decided.set(j.epoch, { time: j.time, round: j.round, signers: j.signers })
     else if (j.msg === 'proposal not valid here') invalid.push({ epoch: j.epoch, reason: j.reason, time: j.time })
-    else if (j.level >= 40) warnings.push(j.msg + (j.err ? `: ${String(j.err).split('\n')[0]}` : ''))
+    else if (j.level >= 40 && j.component !== 'emulator') warnings.push(j.msg + (j.err ? `: ${String(j.err).split('\n')[0]}` : ''))
   }
   return { started, decided, invalid, warnings }
 }
@@ -263,6 +273,7 @@ async function runSize (hubs, o) {
   const streams = []
   /** epoch -> hub index -> { at, signers } */
   const arrivals = new Map()
+  let lastCertAt = 0
   try {
     const urls = await Promise.all(created.hubDirs.map(async (d, i) => {
       const f = join(d, 'api.json')
@@ -284,9 +295,10 @@ async function runSize (hubs, o) {
       let m = arrivals.get(ev.epoch)
       if (m === undefined) arrivals.set(ev.epoch, m = new Map())
       if (!m.has(i)) m.set(i, { at, signers: ev.signers.length })
+      lastCertAt = Math.max(lastCertAt, at)
     }, streams)))
     // Every hub connected to every other.
-    const deadline = Date.now() + 60_000
+    const deadline = Date.now() + o.connectTimeoutMs
     let peers = []
     while (Date.now() < deadline) {
       peers = await Promise.all(urls.map(async u => (await getJson(`${u}/status`).catch(() => ({ peers: -1 }))).peers))
@@ -295,7 +307,10 @@ async function runSize (hubs, o) {
     }
     const readyAt = Date.now()
     const connectedMs = readyAt - t0
-    if (!peers.every(p => p >= hubs - 1)) o.log(`${hubs} hubs: not fully connected after 60 s (peers ${peers.join(',')}); measuring anyway`)
+    if (!peers.every(p => p >= hubs - 1)) {
+      o.log(`${hubs} hubs: not fully connected after ${o.connectTimeoutMs / 1000} s (peers ${peers.join(',')}); giving up this size`)
+      throw Object.assign(new Error('not connected'), { notConnected: peers })
+    }
     const first = Math.max(0, epochOf(net, readyAt) + 1) + o.warmupEpochs
     const last = first + o.epochs - 1
     const genesisLeadS = (genesisTime * 1000 - readyAt) / 1000
@@ -304,7 +319,15 @@ async function runSize (hubs, o) {
     const giveUp = epochVoteAtMs(net, last) + 15_000
     let lastProgress = -1
     const loads = []
+    let stalled = false
+    let cpuA
     while (Date.now() < giveUp) {
+      if (cpuA === undefined && Date.now() >= epochStartMs(net, first)) cpuA = cpuSample(children)
+      if (Date.now() - Math.max(lastCertAt, epochVoteAtMs(net, Math.max(0, first - o.warmupEpochs))) > o.stallMs) {
+        stalled = true
+        o.log(`${hubs} hubs: no certificate on any hub for ${o.stallMs / 1000} s: stalled; giving up this size`)
+        break
+      }
       if (Date.now() >= epochStartMs(net, first)) loads.push(loadavg()[0])
       if ((arrivals.get(last)?.size ?? 0) >= hubs) break
       const done = [...arrivals.keys()].filter(e => arrivals.get(e).size >= hubs).reduce((a, b) => Math.max(a, b), -1)
@@ -312,6 +335,7 @@ async function runSize (hubs, o) {
       for (const c of children) if (!running(c)) throw new Error(`a hub exited during the run; see ${dir}`)
       await sleep(250)
     }
+    const cpu = cpuWindow(cpuA, cpuSample(children))
     // Certificates as stored (hub-1's /epochs), for sizes and rounds.
     const stored = await getJson(`${urls[0]}/epochs?from=${first}&limit=${o.epochs}`).catch(() => [])
     const status = await Promise.all(urls.map(u => getJson(`${u}/status`).catch(() => undefined)))
@@ -322,7 +346,9 @@ async function runSize (hubs, o) {
     await Promise.all(children.map(c => c.exited))
     clearTimeout(kill)
     const logs = created.hubDirs.map(d => parseHubLog(join(d, 'hub.log')))
-    return analyse({ hubs, net, first, last, arrivals, stored, logs, status, apiUpMs, connectedMs, dir, loads })
+    const consensus = stalled ? await consensusStates(created.hubDirs, net) : undefined
+    const startedBeforeReady = genesisLeadS + o.epochLengthS + o.gracePeriodS < 0
+    return analyse({ cpu, stalled, consensus, startedBeforeReady,  hubs, net, first, last, arrivals, stored, logs, status, apiUpMs, connectedMs, dir, loads })
   } finally {
     for (const s of streams) s.destroy()
     killAll()
@@ -333,7 +359,55 @@ async function runSize (hubs, o) {
   }
 }
 
-function analyse ({ hubs, net, first, last, arrivals, stored, logs, status, apiUpMs, connectedMs, dir, loads }) {
+/** CPU seconds used so far by a process (utime + stime; Linux clock ticks of 1/100 s). */
+function procCpuS (pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ')
+    return (Number(rest[11]) + Number(rest[12])) / 100
+  } catch { return NaN }
+}
+
+/** Machine-wide CPU time counters: { busy, total } in ticks (all CPUs). */
+function machineCpu () {
+  try {
+    const v = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
+    const total = v.slice(0, 8).reduce((a, b) => a + b, 0)
+    return { busy: total - v[3] - v[4], total }
+  } catch { return { busy: NaN, total: NaN } }
+}
+
+/** CPU use over a window: hub processes, this process, and everything else on the machine, in cores. */
+function cpuSample (children) {
+  return { at: Date.now(), hubs: children.map(c => procCpuS(c.pid)), self: process.cpuUsage(), machine: machineCpu() }
+}
+function cpuWindow (a, b) {
+  if (a === undefined || b === undefined) return null
+  const wallS = (b.at - a.at) / 1000
+  const perHub = b.hubs.map((x, i) => (x - a.hubs[i]) / wallS)
+  const hubs = perHub.reduce((x, y) => x + y, 0)
+  const self = ((b.self.user - a.self.user) + (b.self.system - a.self.system)) / 1e6 / wallS
+  const machineBusy = (b.machine.busy - a.machine.busy) / (b.machine.total - a.machine.total) * availableParallelism()
+  return { wallS: round1(wallS), hubsCores: round3(hubs), perHubCoresMax: round3(Math.max(...perHub)), benchCores: round3(self), machineBusyCores: round3(machineBusy), otherCores: round3(machineBusy - hubs - self) }
+}
+
+/** After a stall: each hub's persisted Tendermint state (epoch, round, step, own messages). */
+async function consensusStates (hubDirs, net) {
+  const out = []
+  for (const d of hubDirs) {
+    try {
+      const st = await Store.open(join(d, 'db'), net.id)
+      try {
+        const v = await st.getRaw(keys.consensus('state'))
+        const j = v === undefined ? undefined : JSON.parse(new TextDecoder().decode(v))
+        out.push(j === undefined ? null : { epoch: j.epoch, round: j.round, step: j.step, sent: j.sent.map(m => `${m.type}@${m.round}:${m.valueId === null ? 'nil' : String(m.valueId).slice(0, 8)}`) })
+      } finally { await st.close() }
+    } catch (err) { out.push({ error: String(err?.message ?? err) }) }
+  }
+  return out
+}
+
+function analyse ({ cpu, stalled, consensus, startedBeforeReady,  hubs, net, first, last, arrivals, stored, logs, status, apiUpMs, connectedMs, dir, loads }) {
   const perEpoch = []
   const latencies = []
   const missing = []
@@ -380,6 +454,10 @@ function analyse ({ hubs, net, first, last, arrivals, stored, logs, status, apiU
   const signers = perEpoch.map(r => r.certSigners).filter(x => x !== null)
   return {
     hubs,
+    stalled,
+    /** True when epoch 0's vote time came before every hub was connected (the start-up stall risk). */
+    startedBeforeReady,
+    consensus,
     epochsMeasured: latencies.length,
     epochsMissing: missing,
     firstEpoch: first,
@@ -408,6 +486,7 @@ function analyse ({ hubs, net, first, last, arrivals, stored, logs, status, apiU
     apiUpMs,
     connectedMs,
     /** 1-minute load average while measuring (the machine is shared: hubs, this process, anything else). */
+    cpu,
     loadAvgMean: round1(loads.reduce((a, b) => a + b, 0) / Math.max(1, loads.length)),
     perEpoch,
     dir
@@ -425,7 +504,10 @@ export async function benchAgreement (opts = {}) {
   const latency = []
   for (const hubs of o.sizes) {
     const t = Date.now()
-    const r = await runSize(hubs, o)
+    const r = await runSize(hubs, o).catch((err) => {
+      if (err.notConnected === undefined) throw err
+      return { hubs, notConnected: err.notConnected, stalled: true, epochsMeasured: 0, epochsMissing: [], p50Ms: null, p99Ms: null, minMs: null, maxMs: null, certificate: {}, perEpoch: [], warnings: [] }
+    })
     r.wallS = round1((Date.now() - t) / 1000)
     o.log(`${hubs} hubs: p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms over ${r.epochsMeasured} epochs (${r.wallS} s)`)
     latency.push(r)
@@ -436,10 +518,11 @@ export async function benchAgreement (opts = {}) {
       devicesPerHub: o.devicesPerHub, reportIntervalS: o.reportIntervalS, entryIntervalMs: o.entryIntervalMs, cpus: availableParallelism(), loadAvgBefore: round1(loadavg()[0])
     },
     certificateLatency: Object.fromEntries(latency.map(r => [r.hubs, {
+      stalled: r.stalled, notConnected: r.notConnected, consensusAtStall: r.consensus, startedBeforeReady: r.startedBeforeReady,
       p50Ms: r.p50Ms, p99Ms: r.p99Ms, minMs: r.minMs, maxMs: r.maxMs, epochs: r.epochsMeasured, missing: r.epochsMissing,
       firstHubP50Ms: r.firstHubP50Ms, startLagMaxP50Ms: r.startLagMaxP50Ms,
       lastHub: { startLagP50Ms: r.lastHubStartLagP50Ms, startToDecideP50Ms: r.lastHubStartToDecideP50Ms, decideToSseP50Ms: r.lastHubSseP50Ms }, roundsAboveZero: r.roundsAboveZero,
-      invalidProposals: r.invalidProposals, invalidReasons: r.invalidReasons, loadAvg: r.loadAvgMean
+      invalidProposals: r.invalidProposals, invalidReasons: r.invalidReasons, loadAvg: r.loadAvgMean, cpu: r.cpu
     }])),
     certificateBytes: Object.fromEntries(latency.map(r => [r.hubs, r.certificate])),
     tally: tallyFig,
@@ -455,7 +538,9 @@ export function formatAgreement (f) {
   for (const [hubs, l] of Object.entries(f.certificateLatency)) {
     const c = f.certificateBytes[hubs]
     const pad = (x, n) => String(x ?? '-').padStart(n)
-    lines.push(`${pad(hubs, 4)}  ${pad(l.epochs, 6)}  ${pad(l.p50Ms, 7)}  ${pad(l.p99Ms, 7)}  ${pad(l.minMs, 7)}  ${pad(l.maxMs, 7)}  ${pad(l.firstHubP50Ms, 11)}  ${pad(l.startLagMaxP50Ms, 13)}  ${pad(l.roundsAboveZero, 8)}  ${pad(l.invalidProposals, 7)}  ${pad(l.loadAvg, 4)}  ${c.bytesMedian ?? '-'}${c.bytesMin !== c.bytesMax ? ` (${c.bytesMin}–${c.bytesMax})` : ''} (${c.signersMin === c.signersMax ? c.signersMin : `${c.signersMin}–${c.signersMax}`})${l.missing.length ? `  missing epochs ${l.missing.join(',')}` : ''}`)
+    lines.push(`${pad(hubs, 4)}  ${pad(l.epochs, 6)}  ${pad(l.p50Ms, 7)}  ${pad(l.p99Ms, 7)}  ${pad(l.minMs, 7)}  ${pad(l.maxMs, 7)}  ${pad(l.firstHubP50Ms, 11)}  ${pad(l.startLagMaxP50Ms, 13)}  ${pad(l.roundsAboveZero, 8)}  ${pad(l.invalidProposals, 7)}  ${pad(l.loadAvg, 4)}  ${c.bytesMedian ?? '-'}${c.bytesMin !== c.bytesMax ? ` (${c.bytesMin}–${c.bytesMax})` : ''} (${c.signersMin === c.signersMax ? c.signersMin : `${c.signersMin}–${c.signersMax}`})${l.missing.length ? `  missing epochs ${l.missing.join(',')}` : ''}${l.stalled ? '  STALLED' : ''}${l.notConnected ? `  NOT CONNECTED (peers ${l.notConnected.join(',')})` : ''}`)
+    if (l.cpu) lines.push(`      CPU while measuring (cores of ${f.config.cpus}): hubs ${l.cpu.hubsCores} (busiest hub ${l.cpu.perHubCoresMax}), bench ${l.cpu.benchCores}, other processes ${l.cpu.otherCores}, machine busy ${l.cpu.machineBusyCores}`)
+    if (l.stalled) lines.push(`      consensus state per hub: ${JSON.stringify(l.consensusAtStall)}`)
   }
   const t = f.tally
   lines.push('')

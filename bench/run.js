@@ -15,7 +15,7 @@ const only = new Set((process.env.BENCH_ONLY ?? 'ingest,rss,replication').split(
 const cfg = {
   periods: env('BENCH_PERIODS', quick ? 12 : 101),
   measureS: env('BENCH_MEASURE_S', quick ? 15 : 60),
-  warmupS: env('BENCH_WARMUP_S', quick ? 8 : 12),
+  warmupS: env('BENCH_WARMUP_S', quick ? 8 : 10),
   rssS: env('BENCH_RSS_S', quick ? 15 : 60),
   shortIntervalMs: env('BENCH_SHORT_INTERVAL_MS', 250),
   defaultIntervalMs: 5000
@@ -62,8 +62,8 @@ if (only.has('rss')) {
   load.rss = loadavg()[0]
   pressure.rss = cpuPressure()
   const m = await measureRss({ devices: 1000, seconds: cfg.rssS })
-  Object.assign(out, { rssMb: round(m.rssMb, 1), rssMaxSampledMb: round(m.maxSampledRssMb, 1), rssHwmMb: round(m.hwmMb, 1), rssAfterS: cfg.rssS, rssReportsStored: m.reportsStored })
-  row('RSS, 1 hub × 1,000 devices', `${fmt(out.rssMb, 1)} MB`, '≤ 150 MB', `VmRSS after ${cfg.rssS} s; max sampled ${fmt(out.rssMaxSampledMb, 1)}, VmHWM ${fmt(out.rssHwmMb, 1)}`)
+  Object.assign(out, { rssMb: round(m.rssMb, 1), rssMaxSampledMb: round(m.maxSampledRssMb, 1), rssHwmMb: round(m.hwmMb, 1), rssAfterS: cfg.rssS, rssReportsStored: m.reportsStored, rssHubCpuPct: round(m.cpuPct, 1) })
+  row('RSS, 1 hub × 1,000 devices', `${fmt(out.rssMb, 1)} MB`, '≤ 150 MB', `VmRSS after ${cfg.rssS} s; max sampled ${fmt(out.rssMaxSampledMb, 1)}, VmHWM ${fmt(out.rssHwmMb, 1)}; hub CPU ${fmt(out.rssHubCpuPct, 0)}% of a core`)
 }
 
 if (only.has('replication')) {
@@ -75,7 +75,7 @@ if (only.has('replication')) {
     const r = rep[name]
     log(`replication ${entryIntervalMs} ms: p50 ${r.p50Ms} p99 ${r.p99Ms} (${r.completeReports}/${r.expectedReports} complete) in ${r.totalS.toFixed(0)} s`)
     row(`replication p50 / p99, entry ${entryIntervalMs} ms`, `${fmt(r.p50Ms)} / ${fmt(r.p99Ms)} ms`, 'p99 ≤ 1,000 ms',
-      `${fmt(r.completeReports)}/${fmt(r.expectedReports)} reports on all 5 hubs; own hub p50/p99 ${fmt(r.originP50Ms)}/${fmt(r.originP99Ms)}; own→last hub p50/p99 ${fmt(r.spreadP50Ms)}/${fmt(r.spreadP99Ms)}`)
+      `${fmt(r.completeReports)}/${fmt(r.expectedReports)} reports on all 5 hubs; own hub p50/p99 ${fmt(r.originP50Ms)}/${fmt(r.originP99Ms)}; own→last hub p50/p99 ${fmt(r.spreadP50Ms)}/${fmt(r.spreadP99Ms)}; hub CPU ${r.hubCpuPct.map(x => fmt(x, 0)).join('/')}% of a core`)
   }
   const d = rep.default
   const s = rep.short
@@ -91,6 +91,7 @@ if (only.has('replication')) {
     replication: Object.fromEntries(Object.entries(rep).map(([k, r]) => [k, {
       ...r,
       hubRssMb: r.hubRssMb.map(x => round(x, 1)),
+      hubCpuPct: r.hubCpuPct.map(x => round(x, 1)),
       entriesPerHubPerS: r.entriesPerHubPerS.map(x => round(x, 2)),
       maxMs: Number.isFinite(r.maxMs) ? r.maxMs : null
     }]))

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { auditLogs, printTailsOnFailure, Testnet, waitFor } from './lib/testnet.js'
+import { auditLogs, printTailsOnFailure, runCli, Testnet, waitFor } from './lib/testnet.js'
 
 const DEVICES = 5
 
@@ -56,6 +56,36 @@ describe('3 hub processes with emulated devices', function () {
     }
     assert.equal(a.keys.size, a.reports)
   })
+
+  // On the same running network (a hub with peers and logs to show).
+  it('ecandle status --json prints one JSON object: peerId, addrs with /p2p/<peerId>, peers, heads, reports', async function () {
+    this.timeout(30_000)
+    const net = tn as Testnet
+    const hub = net.hubs[0]
+    assert.ok(hub.alive, 'the hubs of the previous test are running')
+    const r = await runCli(['status', '--data-dir', hub.dir, '--json'])
+    assert.equal(r.code, 0, `status exited ${String(r.code)}: ${r.stderr}`)
+    const lines = r.stdout.split('\n').filter(l => l !== '')
+    assert.equal(lines.length, 1, `one line of JSON, got:\n${r.stdout}`)
+    const s = JSON.parse(lines[0])
+    assert.ok(typeof s === 'object' && s !== null && !Array.isArray(s), 'one JSON object')
+    assert.equal(s.peerId, hub.peerId)
+    assert.ok(Array.isArray(s.addrs) && s.addrs.length > 0, 'addrs is a non-empty list')
+    for (const a of s.addrs) assert.ok(typeof a === 'string' && a.endsWith(`/p2p/${hub.peerId}`), `addr ${String(a)} ends with /p2p/<peer id>`)
+    assert.ok(s.addrs.includes(`/ip4/127.0.0.1/tcp/${hub.port}/p2p/${hub.peerId}`), `addrs include the listen address: ${JSON.stringify(s.addrs)}`)
+    assert.ok(Number.isSafeInteger(s.peers) && s.peers >= 1 && s.peers <= 2, `peers ${String(s.peers)}: connected to the other hubs`)
+    assert.deepEqual(Object.keys(s.heads).sort(), [...net.peerIds].sort(), 'a head for every log')
+    for (const h of Object.values(s.heads) as any[]) {
+      assert.ok(Number.isSafeInteger(h.seq) && h.seq >= 10, `head seq ${String(h.seq)}`)
+      assert.match(h.id, /^b[a-z2-7]{40,}$/, 'head id is a CID string')
+    }
+    assert.ok(Number.isSafeInteger(s.reports) && s.reports >= 100, `reports ${String(s.reports)}`)
+
+    // The human form names the same hub and its logs.
+    const human = await runCli(['status', '--data-dir', hub.dir])
+    assert.equal(human.code, 0, human.stderr)
+    for (const id of net.peerIds) assert.match(human.stdout, new RegExp(id))
+  })
 })
 
 describe('a 4th hub started late', function () {
@@ -77,18 +107,20 @@ describe('a 4th hub started late', function () {
       return s.every(x => (x.heads[x.peerId]?.seq ?? 0) >= 12) ? s : undefined
     }, { timeoutMs: 40_000 })
     for (const s of before) assert.equal(s.heads[late.peerId], undefined, 'no log of the 4th hub exists before it starts')
+    // How long each log was (by its own hub) before the 4th started.
+    const ownSeq: Record<string, number> = Object.fromEntries(before.map(s => [s.peerId, s.heads[s.peerId].seq]))
 
     await late.start()
     // All four agree on all four logs, the 4th's own log included.
     const minSeq = Object.fromEntries(net.peerIds.map(p => [p, 1]))
-    for (const h of [h1, h2, h3]) minSeq[h.peerId] = before[0].heads[h.peerId].seq
+    for (const h of [h1, h2, h3]) minSeq[h.peerId] = ownSeq[h.peerId]
     const snap = await net.waitConverged({ hubs: net.hubs, logs: net.peerIds, minSeq, timeoutMs: 40_000 })
     const i = net.hubs.indexOf(late)
     const a = await auditLogs(late, net.net, snap[i].heads)
     assert.equal(a.reports, snap[i].reports, `${late.name}: ${a.reports} reports in its logs, status says ${snap[i].reports}`)
     for (const h of [h1, h2, h3]) {
       // Entries made before it started reached it by sync: it holds every log from seq 1.
-      assert.ok(a.ids[h.peerId].length >= before[0].heads[h.peerId].seq, `${late.name} holds ${h.name}'s log from seq 1`)
+      assert.ok(a.ids[h.peerId].length >= ownSeq[h.peerId], `${late.name} holds ${h.name}'s log from seq 1`)
     }
   })
 })

@@ -23,12 +23,12 @@ export class Testnet {
   }
 
   /** createNetwork + one daemon process per hub; resolves when every hub's API is up. */
-  static async start ({ hubs, devicesPerHub, reportIntervalS = 10, entryIntervalMs, logLevel = 'warn' }) {
+  static async start ({ hubs, devicesPerHub, reportIntervalS = 10, entryIntervalMs, logLevel = 'warn', nodeArgs = [] }) {
     const dir = await mkdtemp(join(tmpdir(), 'ecandle-bench-net-'))
     const created = await createNetwork({ dir, hubs, devicesPerHub, reportIntervalS, entryIntervalMs })
     const children = created.hubDirs.map(d => {
       const fd = openSync(join(d, 'hub.log'), 'a')
-      const child = spawn(process.execPath, [BIN, 'daemon', '--data-dir', d, '--log-level', logLevel], { stdio: ['ignore', fd, fd] })
+      const child = spawn(process.execPath, [...nodeArgs, BIN, 'daemon', '--data-dir', d, '--log-level', logLevel], { stdio: ['ignore', fd, fd] })
       closeSync(fd)
       child.exited = new Promise(resolve => child.once('exit', resolve))
       return child
@@ -122,6 +122,13 @@ export class Testnet {
     const s = readFileSync(`/proc/${this.children[i].pid}/status`, 'utf8')
     const kb = (f) => Number(new RegExp(`^${f}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? NaN)
     return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 }
+  }
+
+  /** CPU seconds (user + system) used so far by hub i's process (clock ticks of 1/100 s). */
+  cpuS (i) {
+    const stat = readFileSync(`/proc/${this.children[i].pid}/stat`, 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(f[11]) + Number(f[12])) / 100
   }
 
   async stop () {

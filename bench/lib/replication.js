@@ -33,10 +33,10 @@ function expectedReports (devIndex, intervalMs, t0, t1) {
  * waits for the mesh and `warmupS`, then follows every report whose creation falls in the next
  * `measureS` seconds until it is stored on all hubs (or a drain timeout passes).
  */
-export async function measureReplication ({ hubs = 5, devicesPerHub = 200, reportIntervalS = 10, entryIntervalMs = 5000, warmupS = 12, measureS = 60 }) {
+export async function measureReplication ({ hubs = 5, devicesPerHub = 200, reportIntervalS = 10, entryIntervalMs = 5000, warmupS = 12, measureS = 60, nodeArgs = [] }) {
   const intervalMs = reportIntervalS * 1000
   const tStart = Date.now()
-  const net = await Testnet.start({ hubs, devicesPerHub, reportIntervalS, entryIntervalMs })
+  const net = await Testnet.start({ hubs, devicesPerHub, reportIntervalS, entryIntervalMs, nodeArgs })
   try {
     const devIndex = net.deviceIndex()
     /** "device:counter" -> { created, origin, stored: number[] (per hub, storedAt ms) } */
@@ -64,8 +64,10 @@ export async function measureReplication ({ hubs = 5, devicesPerHub = 200, repor
     log(`replication (entry interval ${entryIntervalMs} ms): ${hubs} hubs up in ${((tUp - tStart) / 1000).toFixed(1)} s, peers ${peers.join(',')}; warm-up ${warmupS} s, measuring ${measureS} s`)
     await sleep(warmupS * 1000)
     const t0 = Date.now()
+    const cpu0 = net.urls.map((_, i) => net.cpuS(i))
     await sleep(measureS * 1000)
     const t1 = Date.now()
+    const hubCpuPct = net.urls.map((_, i) => 100 * (net.cpuS(i) - cpu0[i]) / ((t1 - t0) / 1000))
     // Drain: every report made in [t0, t1) gets until t1 + entry interval + 10 s to reach every hub.
     const inWindow = () => [...seen.values()].filter(r => r.created >= t0 && r.created < t1)
     const drainUntil = t1 + entryIntervalMs + 10_000
@@ -104,6 +106,7 @@ export async function measureReplication ({ hubs = 5, devicesPerHub = 200, repor
       spreadP50Ms: percentile(spread, 50),
       spreadP99Ms: percentile(spread, 99),
       hubRssMb: rss,
+      hubCpuPct,
       appendedPerHub: statuses.map(s => s?.ingest?.appended ?? null),
       syncFetchedPerHub: statuses.map(s => s?.sync?.fetched ?? null),
       entriesPerHubPerS: statuses.map(s => s?.log?.entries === undefined ? null : s.log.entries / s.uptimeS),
@@ -132,13 +135,15 @@ export async function measureRss ({ devices = 1000, reportIntervalS = 10, entryI
     log(`memory: 1 hub × ${devices} devices up in ${((Date.now() - tStart) / 1000).toFixed(1)} s; sampling RSS for ${seconds} s`)
     const samples = []
     const t0 = Date.now()
+    const cpu0 = net.cpuS(0)
     while (Date.now() - t0 < seconds * 1000) {
       await sleep(1000)
       samples.push(net.rss(0).rssMb)
     }
     const last = net.rss(0)
+    const cpuPct = 100 * (net.cpuS(0) - cpu0) / ((Date.now() - t0) / 1000)
     const st = await net.status(0).catch(() => undefined)
-    return { devices, seconds, rssMb: last.rssMb, maxSampledRssMb: Math.max(...samples), hwmMb: last.hwmMb, reportsStored: st?.reports ?? null, totalS: (Date.now() - tStart) / 1000 }
+    return { devices, seconds, rssMb: last.rssMb, maxSampledRssMb: Math.max(...samples), hwmMb: last.hwmMb, reportsStored: st?.reports ?? null, cpuPct, totalS: (Date.now() - tStart) / 1000 }
   } finally {
     await net.stop()
   }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { parseNetwork, ProtocolError, type Network } from '@ecandle/protocol'
 import { CliError } from './errors.js'
+import { parseDevicesConfig, type DevicesConfig } from './devices.js'
 
 /**
  * Hub configuration: `<data-dir>/config.json`, then environment (ECANDLE_*), then flags.
@@ -19,6 +20,8 @@ export interface HubConfig {
   entryIntervalMs: number
   syncIntervalMs: number
   emulator?: { keysPath: string, reportIntervalS: number }
+  /** Serial ports and MQTT the hub's devices talk on (see devices.ts and docs/device-protocol.md). */
+  devices?: DevicesConfig
   logLevel: string
   pretty: boolean
 }
@@ -30,6 +33,7 @@ export interface ConfigFile {
   entryIntervalMs?: number
   syncIntervalMs?: number
   emulator?: { keys?: string, reportIntervalS?: number } | null
+  devices?: unknown
   log?: { level?: string, pretty?: boolean }
 }
 
@@ -68,7 +72,7 @@ export async function loadConfig (dataDir: string, flags: ConfigOverrides = {}, 
     throw new CliError(`config ${path}: not valid JSON (${String(err.message)})`)
   }
   if (typeof file !== 'object' || file === null || Array.isArray(file)) throw new CliError(`config ${path}: expected a JSON object`)
-  const known = ['network', 'listen', 'api', 'entryIntervalMs', 'syncIntervalMs', 'emulator', 'log']
+  const known = ['network', 'listen', 'api', 'entryIntervalMs', 'syncIntervalMs', 'emulator', 'devices', 'log']
   for (const k of Object.keys(file)) if (!known.includes(k)) throw new CliError(`config ${path}: unknown field "${k}"`)
   const rel = (p: string): string => isAbsolute(p) ? p : join(dir, p)
   const listen = flags.listen ?? (env.ECANDLE_LISTEN?.split(',')) ?? file.listen ?? ['/ip4/0.0.0.0/tcp/4001']
@@ -90,6 +94,7 @@ export async function loadConfig (dataDir: string, flags: ConfigOverrides = {}, 
     entryIntervalMs: num(flags.entryIntervalMs ?? env.ECANDLE_ENTRY_INTERVAL_MS ?? file.entryIntervalMs ?? 5000, 'entryIntervalMs', 50, 3_600_000),
     syncIntervalMs: num(flags.syncIntervalMs ?? env.ECANDLE_SYNC_INTERVAL_MS ?? file.syncIntervalMs ?? 3000, 'syncIntervalMs', 100, 3_600_000),
     emulator: emu == null ? undefined : { keysPath: rel(emu.keys ?? 'devices.json'), reportIntervalS: num(emu.reportIntervalS ?? 10, 'emulator.reportIntervalS', 1, 86400) },
+    devices: parseDevicesConfig(file.devices),
     logLevel,
     pretty: flags.pretty ?? (env.ECANDLE_LOG_PRETTY === '1' || file.log?.pretty === true)
   }

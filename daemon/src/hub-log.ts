@@ -121,7 +121,10 @@ export class HubLog implements BridgeHost {
   }
 
   private async writeEntries (): Promise<void> {
-    while (this.pending.size > 0) {
+    // Only what was pending when the flush began: reports arriving meanwhile wait for the next
+    // interval (at most one entry per interval, unless a full entry of 256 is ready).
+    let budget = this.pending.size
+    while (this.pending.size > 0 && budget > 0) {
       // Canonical order inside an entry: by device, then counter.
       const batch = [...this.pending.values()]
         .sort((a, b) => a.report.report.device < b.report.report.device ? -1 : a.report.report.device > b.report.report.device ? 1 : a.report.report.counter - b.report.report.counter)
@@ -147,6 +150,7 @@ export class HubLog implements BridgeHost {
         this.log.warn({ err: String(err?.message ?? err) }, 'own entry refused')
         result = { status: 'busy' }
       }
+      budget -= batch.length
       for (const p of batch) {
         this.pending.delete(`${p.report.report.device}:${p.report.report.counter}`)
         for (const w of p.waiters) w(result)

@@ -6,6 +6,7 @@ import { Ingest, SyncService } from '@ecandle/sync'
 import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
 import { HubLog } from './hub-log.js'
+import { CompositeBridge, createDeviceBridges, type NamedBridge } from './devices.js'
 import { Agreement } from './agreement/driver.js'
 import type { HubConfig } from './config.js'
 
@@ -84,15 +85,25 @@ export class Hub {
         entryIntervalMs: this.config.entryIntervalMs, maxPending: 8192, maxReportAgeS: 30 * 86400
       })
       this.hubLog.start()
+      // Every device link (emulator, serial ports, MQTT) behind one Bridge, fed into HubLog.
+      const links: NamedBridge[] = []
       if (this.deviceKeys !== undefined && this.config.emulator !== undefined) {
         const mine = this.deviceKeys.devices.filter(d => net.devices.get(d.id)?.info.hub === this.peerId)
-        this.bridge = createEmulator({
-          devices: mine.map(d => ({ id: d.id, seed: fromHex(d.seed, `device ${d.id} seed`, 32), ratedWhPerDay: d.ratedWhPerDay })),
-          location: net.hubs.get(this.peerId)?.info.location,
-          reportIntervalS: this.config.emulator.reportIntervalS,
-          logger: this.log.child({ component: 'emulator' })
+        links.push({
+          name: 'emulator',
+          bridge: createEmulator({
+            devices: mine.map(d => ({ id: d.id, seed: fromHex(d.seed, `device ${d.id} seed`, 32), ratedWhPerDay: d.ratedWhPerDay })),
+            location: net.hubs.get(this.peerId)?.info.location,
+            reportIntervalS: this.config.emulator.reportIntervalS,
+            logger: this.log.child({ component: 'emulator' })
+          })
         })
-        await this.bridge.start(this.hubLog)
+      }
+      links.push(...createDeviceBridges(this.config.devices, { networkId: net.id, logger: this.log.child({ component: 'devices' }) }))
+      if (links.length > 0) {
+        const bridge = new CompositeBridge(links, this.log.child({ component: 'devices' }))
+        await bridge.start(this.hubLog)
+        this.bridge = bridge
       }
     } else {
       this.log.warn({ peerId: this.peerId }, 'this hub is not a validator of the network: following only')

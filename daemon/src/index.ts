@@ -1,6 +1,7 @@
 export * from './hub.js'
 export * from './hub-log.js'
 export * from './config.js'
+export * from './devices.js'
 export * from './keys.js'
 export * from './errors.js'
 export * from './commands/setup.js'

@@ -42,6 +42,10 @@ export interface DeviceLinkStatus {
   energyTodayMwh?: number
   errors: number
   lastError?: string
+  /** Why the hub last refused one of this device's reports for good (a RefusalReason, e.g. 'counter-reused', 'clock'). */
+  lastRefusal?: RefusalReason
+  /** Counter of that refused report. */
+  lastRefusalCounter?: number
 }
 
 export interface Bridge {

@@ -4,7 +4,7 @@ import type { DeviceClock } from './device-clock.js'
 import { DeviceModel } from './device-model.js'
 import type { EmulatedDevice } from './emulator.js'
 import type { Logger } from './logger.js'
-import type { LinkMessage } from './messages.js'
+import type { Ack, LinkMessage } from './messages.js'
 import type { Location } from './sun.js'
 
 export interface DeviceAgentOptions {
@@ -13,8 +13,11 @@ export interface DeviceAgentOptions {
   reportIntervalS: number
   clock: DeviceClock
   store: AgentStore
-  /** Sends one message from this device to the hub. */
-  send: (m: LinkMessage) => void
+  /**
+   * Sends one message from this device to the hub. `false`: the link could not take it now (a
+   * full UART buffer, no broker connection); a report is then tried again at the next poll.
+   */
+  send: (m: LinkMessage) => boolean | undefined | void
   firmware?: string
   /** Resend the oldest unacked report after this long without an ack; default 5000 ms. */
   resendAfterMs?: number
@@ -24,6 +27,8 @@ export interface DeviceAgentOptions {
   helloWaitMs?: number
   faultRate?: number
   logger?: Logger
+  /** Called for every ack of a report this device held (first ack only), after it left the queue. */
+  onAck?: (ack: Ack) => void
   /** Real clock of the emulator process (timeouts); default Date.now. */
   realNow?: () => number
 }
@@ -102,6 +107,7 @@ export class DeviceAgent {
       }
       if (m.counter === this.sentCounter) this.sentCounter = -1
       this.persist()
+      this.o.onAck?.(m)
       this.poll() // next one right away
     }
   }
@@ -114,10 +120,10 @@ export class DeviceAgent {
     const head = this.queue[0]
     if (head === undefined) return
     if (this.sentCounter === head.counter && this.realNow() - this.sentAt < (this.o.resendAfterMs ?? 5000)) return
+    if (this.o.send({ type: 'report', report: head.bytes }) === false) return // line busy: next poll
     this.sentCounter = head.counter
     this.sentAt = this.realNow()
     this.stats.sent++
-    this.o.send({ type: 'report', report: head.bytes })
   }
 
   /** The bytes of the report that would be sent now (fault injection resends it). */

@@ -7,7 +7,7 @@ import { DeviceClock } from './device-clock.js'
 import type { EmulatedDevice } from './emulator.js'
 import { FrameDecoder, encodeFrame } from './frame.js'
 import type { Logger } from './logger.js'
-import { decodeMessage, encodeMessage, type LinkMessage } from './messages.js'
+import { decodeMessage, encodeMessage, type Ack, type LinkMessage } from './messages.js'
 import { mqttTopics, noDelay } from './mqtt.js'
 import { DEFAULT_LOCATION, type Location } from './sun.js'
 
@@ -43,6 +43,8 @@ export interface DeviceSideOptions {
   faultRate?: number
   logger?: Logger
   pollMs?: number
+  /** Every ack a device takes (stored, duplicate or refused), e.g. to log what the hub acknowledged. */
+  onAck?: (ack: Ack) => void
 }
 
 export interface DeviceSideStats { garbage: number, truncated: number, oversize: number, duplicates: number, reconnects: number }
@@ -66,7 +68,8 @@ function makeAgents (o: DeviceSideOptions, store: AgentStore, sendFor: (id: stri
       resendAfterMs: o.resendAfterMs,
       maxQueue: o.maxQueue,
       faultRate: o.faultRate,
-      logger: o.logger
+      logger: o.logger,
+      onAck: o.onAck
     }
     const agent = new DeviceAgent(a)
     if ((o.backfill ?? 0) > 0) agent.backfill(o.backfill ?? 0)
@@ -114,18 +117,22 @@ export function serialDeviceSide (path: string, o: DeviceSideOptions & { baudRat
   const f = o.faults ?? {}
   const chance = (p?: number): boolean => p !== undefined && p > 0 && Math.random() < p
 
-  function write (bytes: Uint8Array): void {
-    // Bounded: a hub that does not read must not grow our memory; the report is resent later.
-    if (port?.isOpen === true && port.writableLength < 64 * 1024) port.write(Buffer.from(bytes))
+  function write (bytes: Uint8Array): boolean {
+    // Bounded: a hub that does not read must not grow our memory. Like a UART with a full buffer,
+    // the line takes nothing more now; the device tries again at its next poll.
+    if (port?.isOpen !== true || port.writableLength >= 64 * 1024) return false
+    port.write(Buffer.from(bytes))
+    return true
   }
 
-  function send (m: LinkMessage): void {
+  function send (m: LinkMessage): boolean {
     const frame = encodeFrame(encodeMessage(m))
     if (chance(f.garbage)) { stats.garbage++; write(junk('garbage', frame)) }
     if (chance(f.truncate)) { stats.truncated++; write(junk('truncate', frame)) }
     if (chance(f.oversize)) { stats.oversize++; write(junk('oversize', frame)) }
-    write(frame)
-    if (chance(f.duplicate)) { stats.duplicates++; write(frame) }
+    const sent = write(frame)
+    if (sent && chance(f.duplicate)) { stats.duplicates++; write(frame) }
+    return sent
   }
 
   const agents = makeAgents(o, store, () => send)
@@ -187,9 +194,9 @@ export function mqttDeviceSide (url: string, network: string, o: DeviceSideOptio
   const f = o.faults ?? {}
   const chance = (p?: number): boolean => p !== undefined && p > 0 && Math.random() < p
 
-  const sendFor = (id: string) => (m: LinkMessage): void => {
+  const sendFor = (id: string) => (m: LinkMessage): boolean => {
     const c = clients.get(id)
-    if (c?.connected !== true) return
+    if (c?.connected !== true) return false
     const topic = mqttTopics.up(network, id)
     const body = Buffer.from(encodeMessage(m))
     if (chance(f.garbage)) { stats.garbage++; c.publish(topic, randomBytes(1 + Math.floor(Math.random() * 64)), { qos: 1 }) }
@@ -197,6 +204,7 @@ export function mqttDeviceSide (url: string, network: string, o: DeviceSideOptio
     if (chance(f.oversize)) { stats.oversize++; c.publish(topic, randomBytes(600), { qos: 1 }) }
     c.publish(topic, body, { qos: 1 })
     if (chance(f.duplicate)) { stats.duplicates++; c.publish(topic, body, { qos: 1 }) }
+    return true
   }
 
   const agents = makeAgents(o, store, sendFor)

@@ -217,6 +217,8 @@ export function createEmulator (opts: EmulatorOptions): Emulator {
           stats.refused++
           d.status.errors++
           d.status.lastError = `refused ${r.reason}: ${r.message}`
+          d.status.lastRefusal = r.reason
+          d.status.lastRefusalCounter = item.counter
           log.warn?.({ device: d.spec.id, counter: item.counter, reason: r.reason, message: r.message }, 'emulator: report refused')
         } else {
           stats.acked++

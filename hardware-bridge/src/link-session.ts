@@ -1,4 +1,4 @@
-import { ProtocolError, decodeReport, limits } from '@ecandle/protocol'
+import { ProtocolError, decodeReport, limits, type UsageReport } from '@ecandle/protocol'
 import type { BridgeHost, DeviceLinkStatus, SubmitResult } from './bridge.js'
 import type { DeviceTable } from './device-table.js'
 import type { Logger } from './logger.js'
@@ -34,7 +34,7 @@ export interface LinkSessionStats {
   busy: number
 }
 
-interface Waiting { bytes: Uint8Array, counter: number }
+interface Waiting { bytes: Uint8Array, counter: number, report?: UsageReport }
 
 /**
  * The hub side of one link (a serial port, an MQTT connection): turns device messages into
@@ -103,9 +103,10 @@ export class LinkSession {
 
   private onReport (bytes: Uint8Array, fromDevice?: string): void {
     this.stats.reports++
-    let device: string, counter: number, periodEnd: number
+    let device: string, counter: number, periodEnd: number, report: UsageReport
     try {
       const d = decodeReport(bytes)
+      report = d.report
       device = d.report.device
       counter = d.report.counter
       periodEnd = d.report.periodEnd
@@ -136,7 +137,7 @@ export class LinkSession {
     // A resend of a report already waiting adds nothing.
     if (q.some(w => w.counter === counter)) return
     if (q.length >= (this.o.maxPerDevice ?? 16)) { this.stats.overflow++; return }
-    q.push({ bytes, counter })
+    q.push({ bytes, counter, report })
     if (q.length === 1) void this.drain(device, q)
   }
 
@@ -152,18 +153,25 @@ export class LinkSession {
         this.o.logger?.error?.({ link: this.o.link, device, err }, 'device link: host.submit rejected')
       }
       q.shift()
-      this.answer(device, w.counter, r)
+      this.answer(device, w.counter, r, w.report)
     }
     if (this.queues.get(device) === q) this.queues.delete(device)
   }
 
-  private answer (device: string, counter: number, r: SubmitResult): void {
+  private answer (device: string, counter: number, r: SubmitResult, report?: UsageReport): void {
     const row = this.status(device)
     switch (r?.status) {
       case 'stored':
       case 'duplicate':
         this.stats[r.status]++
         row.lastReportAt = this.o.host.now()
+        if (report !== undefined && counter >= (row.counter ?? 0)) {
+          // The newest report is the device's state now (a resent older one is not).
+          row.batteryMv = report.batteryMv
+          row.soc = report.soc
+        }
+        // Energy counts once per report: only when this hub stored it (a duplicate was counted before).
+        if (report !== undefined && r.status === 'stored') this.o.table.addEnergy(row, report.periodEnd, report.energyMwh, Math.floor(this.o.host.now() / 1000))
         row.counter = Math.max(row.counter ?? 0, counter)
         this.safeSend({ type: 'ack', device, counter, status: r.status }, device)
         return
@@ -171,6 +179,8 @@ export class LinkSession {
         this.stats.refused++
         row.errors++
         row.lastError = `refused #${counter}: ${r.reason}: ${r.message}`
+        row.lastRefusal = r.reason
+        row.lastRefusalCounter = counter
         this.o.logger?.warn?.({ link: this.o.link, device, counter, reason: r.reason, message: r.message }, 'device link: report refused')
         this.safeSend({ type: 'ack', device, counter, status: 'refused', reason: r.reason }, device)
         return

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createNetwork, type CreatedNetwork, type CreateNetworkOptions, type HubStatus } from '@ecandle/daemon'
+import { createNetwork, type ConfigFile, type CreatedNetwork, type CreateNetworkOptions, type HubStatus } from '@ecandle/daemon'
 import { parseNetwork, type Network } from '@ecandle/protocol'
 
 /**
@@ -165,6 +165,23 @@ export class TestHub {
       out.push(...page)
     }
     return out.slice(0, toSeq)
+  }
+
+  /** This hub's config.json. */
+  get configPath (): string { return join(this.dir, 'config.json') }
+
+  /** The keys of this hub's devices, as `createNetwork` wrote them ({ devices: [{ id, seed, ratedWhPerDay }] }). */
+  get deviceKeysPath (): string { return join(this.dir, 'devices.json') }
+
+  /**
+   * Edits config.json before a (re)start: `patch` changes the parsed file in place (or returns a
+   * new one), e.g. `h.configure(c => { c.emulator = null; c.devices = { serial: [{ path }] } })`.
+   */
+  configure (patch: (config: ConfigFile) => ConfigFile | undefined | void): ConfigFile {
+    const before = JSON.parse(readFileSync(this.configPath, 'utf8')) as ConfigFile
+    const after = patch(before) ?? before
+    writeFileSync(this.configPath, JSON.stringify(after, null, 2) + '\n')
+    return after
   }
 
   logTail (lines = 30): string {

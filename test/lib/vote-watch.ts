@@ -24,9 +24,11 @@ export interface SeenVote {
 export class VoteWatch {
   /** `${from} ${epoch} ${round} ${type}` -> valueIds ('nil' for null) signed for that slot. */
   private readonly slots = new Map<string, Set<string>>()
-  /** Every distinct signed message seen, in arrival order. */
+  /** Every distinct signed message seen, in arrival order (`at`: first seen). */
   readonly seen: SeenVote[] = []
-  private readonly seenBytes = new Set<string>()
+  /** Every sighting, repeats included (a message sent again has the same bytes). */
+  readonly heard: SeenVote[] = []
+  private readonly seenBytes = new Map<string, SeenVote>()
   private readonly listeners = new Set<(v: SeenVote) => void>()
   private readonly blocked = new Set<string>()
   invalid = 0
@@ -60,7 +62,11 @@ export class VoteWatch {
     for (const bytes of msgs) {
       if (!(bytes instanceof Uint8Array)) { this.invalid++; continue }
       const key = Buffer.from(bytes).toString('base64')
-      if (this.seenBytes.has(key)) continue
+      const known = this.seenBytes.get(key)
+      if (known !== undefined) {
+        this.heard.push({ ...known, at: Date.now() })
+        continue
+      }
       let p
       try {
         p = verifyConsensus(this.net, bytes).payload
@@ -68,9 +74,10 @@ export class VoteWatch {
         this.invalid++
         continue
       }
-      this.seenBytes.add(key)
       const v: SeenVote = { from: p.from, type: p.type, epoch: p.epoch, round: p.round, valueId: p.valueId, at: Date.now() }
+      this.seenBytes.set(key, v)
       this.seen.push(v)
+      this.heard.push(v)
       const slot = `${p.from} ${p.epoch} ${p.round} ${p.type}`
       const ids = this.slots.get(slot) ?? new Set<string>()
       ids.add(p.valueId ?? 'nil')

@@ -17,12 +17,20 @@ export interface AgreementOptions {
   tickMs: number
   /** How long a validator waits for entries of a proposed cut to arrive by sync. */
   fetchWaitMs: number
+  /**
+   * While an epoch is undecided, our own messages are sent again when nothing was sent for this
+   * long. Tendermint assumes every message is eventually delivered; gossip does not resend, so a
+   * step waiting for 2f+1 messages (no timeout armed) would otherwise wait forever for messages
+   * lost before the mesh formed or during a partition.
+   */
+  rebroadcastMs?: number
 }
 
 export const defaultAgreementOptions: AgreementOptions = {
   timeouts: { proposeMs: 3000, prevoteMs: 1000, precommitMs: 1000, deltaMs: 1000 },
   tickMs: 200,
-  fetchWaitMs: 2500
+  fetchWaitMs: 2500,
+  rebroadcastMs: 1000
 }
 
 /** What a hub keeps for each decided epoch, besides the certificate. */
@@ -39,6 +47,7 @@ export interface EpochRecord {
 
 const MAX_BUNDLE_BYTES = 128 * 1024
 const MAX_FUTURE_MESSAGES = 2048
+const MAX_CANDIDATE_EPOCHS = 64
 
 /**
  * Drives one Tendermint instance per epoch: at the end of epoch E plus the grace period a validator
@@ -48,13 +57,19 @@ const MAX_FUTURE_MESSAGES = 2048
 export class Agreement {
   private last?: EpochRecord
   private lastCert?: VerifiedCertificate
-  private current?: { epoch: number, sm: Tendermint<EpochValue>, own: Uint8Array[], timers: Set<NodeJS.Timeout>, valid: Map<string, Promise<boolean>> }
+  private current?: { epoch: number, sm: Tendermint<EpochValue>, own: Uint8Array[], timers: Set<NodeJS.Timeout>, valid: Map<string, Promise<boolean>>, sentAt: number }
   private readonly future = new Map<number, VerifiedConsensus[]>()
   private futureCount = 0
   private timer?: NodeJS.Timeout
   private catchingUp = false
   private busy: Promise<void> = Promise.resolve()
   private readonly tallies = new Map<string, TallyResult>() // valueId -> tally (current epoch only)
+  /**
+   * Valid certificates we could not adopt when they came (epoch ahead of ours, or entries missing):
+   * the lowest copy per epoch. Every decider gossips its own copy once, so a copy ignored now would
+   * never be seen again; commit() keeps the canonical one of these and the one it commits.
+   */
+  private readonly candidates = new Map<number, VerifiedCertificate>()
   readonly counts = { decided: 0, adopted: 0, proposals: 0, invalid: 0, evidence: 0 }
   /** Called after each decided epoch (for the API's event stream). */
   onDecided?: (r: EpochRecord, cert: VerifiedCertificate) => void
@@ -131,6 +146,12 @@ export class Agreement {
     // Far behind (e.g. after downtime): fetch certificates from peers rather than vote alone.
     if (now >= epochVoteAtMs(this.net, epoch + 1) + this.net.def.epochLengthS * 1000) this.catchUp().catch((err: any) => { this.log.warn({ err: String(err?.message ?? err) }, 'certificate catch-up failed') })
     if (this.isValidator && this.current?.epoch !== epoch) this.spawn(async () => { await this.startEpoch(epoch) })
+    // Undecided and quiet for a while: send our messages again (peers may never have got them).
+    const cur = this.current
+    if (cur !== undefined && cur.epoch === epoch && cur.own.length > 0 && now - cur.sentAt >= (this.opts.rebroadcastMs ?? 1000)) {
+      cur.sentAt = now
+      this.spawn(async () => { if (this.current === cur) await this.publishOwn(cur) })
+    }
   }
 
   // ---- one epoch's instance ----
@@ -145,7 +166,7 @@ export class Agreement {
       validators: this.net.validatorIds, self: this.self, epoch, timeouts: this.opts.timeouts,
       restore: restore?.epoch === epoch ? reviveState(restore) : undefined
     })
-    this.current = { epoch, sm, own: [], timers: new Set(), valid: new Map() }
+    this.current = { epoch, sm, own: [], timers: new Set(), valid: new Map(), sentAt: this.now() }
     this.log.info({ epoch, proposal: own.id.slice(0, 12), restored: restore?.epoch === epoch }, 'agreement started')
     await this.apply(sm.start(own))
     const queued = this.future.get(epoch) ?? []
@@ -354,6 +375,7 @@ export class Agreement {
   private async publishOwn (cur: NonNullable<Agreement['current']>): Promise<void> {
     // Recent messages only: a bundle stays small; a timestamp makes each bundle a new gossip message.
     const msgs = cur.own.slice(-12)
+    cur.sentAt = this.now()
     await this.gossip.publish(topics.consensus(this.net.id), encode({ at: this.now(), msgs }))
   }
 
@@ -377,9 +399,12 @@ export class Agreement {
   }
 
   /** Stores a certificate of the next epoch with its tally, and moves on. */
-  private async commit (cert: VerifiedCertificate, known?: TallyResult): Promise<void> {
-    const v = cert.value
+  private async commit (decided: VerifiedCertificate, known?: TallyResult): Promise<void> {
+    const v = decided.value
     if (v.epoch !== this.nextEpoch) return
+    // Same value, other signers: store the canonical copy (lowest round, then lowest signer indices).
+    const alt = this.candidates.get(v.epoch)
+    const cert = alt !== undefined && alt.valueId === decided.valueId && certOrder(alt) < certOrder(decided) ? alt : decided
     const result = known ?? await this.computeTally(v)
     if (result.root !== v.root) {
       // More than 2/3 signed a root we compute differently: our code or data is wrong, not theirs. Stop here, loudly.
@@ -393,6 +418,7 @@ export class Agreement {
     ], { sync: true })
     this.last = rec
     this.lastCert = cert
+    for (const e of [...this.candidates.keys()]) if (e <= v.epoch) this.candidates.delete(e)
     this.counts.decided++
     this.dropInstance()
     this.log.info({ epoch: v.epoch, value: cert.valueId.slice(0, 12), round: cert.round, signers: cert.signers.length, countedMwh: result.totals.countedMwh }, 'epoch decided')
@@ -420,13 +446,24 @@ export class Agreement {
       throw ignore('known-epoch', `epoch ${epoch} already decided`)
     }
     if (epoch > this.nextEpoch) {
+      this.keepCandidate(cert)
       this.catchUp().catch((err: any) => { this.log.warn({ err: String(err?.message ?? err) }, 'certificate catch-up failed') })
       throw ignore('future-epoch', `epoch ${epoch}: we are at ${this.nextEpoch}`)
     }
     if (cert.value.prev !== (this.last?.valueId ?? null)) throw reject('bad-prev', `certificate of epoch ${epoch} does not extend our epoch ${epoch - 1}`)
-    if (!(await this.holdAll(cert.value.cut, from))) throw ignore('missing-entries', `certificate of epoch ${epoch}: entries not held yet`)
+    if (!(await this.holdAll(cert.value.cut, from))) {
+      this.keepCandidate(cert)
+      throw ignore('missing-entries', `certificate of epoch ${epoch}: entries not held yet`)
+    }
     this.counts.adopted++
     await this.commit(cert)
+  }
+
+  private keepCandidate (cert: VerifiedCertificate): void {
+    const e = cert.value.epoch
+    if (e < this.nextEpoch || e > this.nextEpoch + MAX_CANDIDATE_EPOCHS) return
+    const had = this.candidates.get(e)
+    if (had === undefined || (had.valueId === cert.valueId && certOrder(cert) < certOrder(had))) this.candidates.set(e, cert)
   }
 
   private async * serveCertificates (req: Uint8Array): AsyncGenerator<Uint8Array> {

@@ -6,6 +6,7 @@ import { StoreError } from '@ecandle/store'
 import { CliError } from '../errors.js'
 import { runDaemon } from '../commands/daemon.js'
 import { runStatus } from '../commands/status.js'
+import { runDevices } from '../commands/devices.js'
 import { runEpochs, runRewards, runTally } from '../commands/epochs.js'
 import { runTestnet } from '../commands/testnet.js'
 import { createNetwork, initHubDir } from '../commands/setup.js'
@@ -69,6 +70,12 @@ program.command('status')
   .requiredOption('--data-dir <dir>', 'hub data directory')
   .option('--json', 'one JSON object')
   .action(async (o) => { await runStatus(o.dataDir, o.json === true) })
+
+program.command('devices')
+  .description("a running hub's devices: link, last report, counter, battery, energy today, errors, last refusal")
+  .requiredOption('--data-dir <dir>', 'hub data directory')
+  .option('--json', 'one JSON array')
+  .action(async (o) => { await runDevices(o.dataDir, o.json === true) })
 
 program.command('epochs')
   .description('decided epochs: cut, root, signers, totals')

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs'
+import { appendFileSync, readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import type { DeviceKeyFile } from '../bridge.js'
 import { mqttDeviceSide, serialDeviceSide, type DeviceSide, type DeviceSideOptions } from '../device-links.js'
@@ -24,6 +24,8 @@ const USAGE = `ecandle-emulate: eCandle devices speaking the device link protoco
   --garbage P --truncate P --oversize P --duplicate P
                        fault injection: chance per message (0..1)
   --stats-s N          print counters every N s (default 10)
+  --ack-log FILE       append one JSON line per ack a device takes: {"d","c","st"[,"why"]}
+                       (written synchronously when the ack arrives, before the next report goes)
 `
 
 function num (v: string | undefined, name: string, def: number): number {
@@ -55,6 +57,7 @@ async function main (): Promise<void> {
       oversize: { type: 'string' },
       duplicate: { type: 'string' },
       'stats-s': { type: 'string' },
+      'ack-log': { type: 'string' },
       help: { type: 'boolean' }
     }
   })
@@ -80,6 +83,12 @@ async function main (): Promise<void> {
       duplicate: num(a.duplicate, 'duplicate', 0)
     },
     logger: { warn: (obj, msg) => { process.stderr.write(`${msg ?? ''} ${JSON.stringify(obj)}\n`) } }
+  }
+  const ackLog = a['ack-log']
+  if (ackLog !== undefined) {
+    o.onAck = ack => {
+      appendFileSync(ackLog, JSON.stringify({ d: ack.device, c: ack.counter, st: ack.status, ...(ack.reason !== undefined ? { why: ack.reason } : {}) }) + '\n')
+    }
   }
   let side: DeviceSide
   if (a.serial !== undefined) {

@@ -52,7 +52,18 @@ function rawPublicKey (key: KeyObject): Uint8Array {
 const KEY_CACHE_MAX = 65_536
 const keyCache = new Map<string, KeyObject>()
 
+// Keys held by a parsed network are the same Uint8Array objects every time: look them up by identity first.
+const keyByArray = new WeakMap<Uint8Array, KeyObject>()
+
 function publicKeyObject (publicKey: Uint8Array): KeyObject {
+  const known = keyByArray.get(publicKey)
+  if (known !== undefined) return known
+  const key = publicKeyByHex(publicKey)
+  keyByArray.set(publicKey, key)
+  return key
+}
+
+function publicKeyByHex (publicKey: Uint8Array): KeyObject {
   const hex = Buffer.from(publicKey).toString('hex')
   let key = keyCache.get(hex)
   if (key === undefined) {

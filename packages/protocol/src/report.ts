@@ -75,7 +75,9 @@ export function decodeReport (bytes: Uint8Array): DecodedReport {
     faults: expectUint(m.f, 'report.faults', U32)
   }
   if (report.counter < 1) throw new ProtocolError('shape', 'report.counter: must be ≥ 1')
-  return { bytes, id: toHex(sha256(bytes)), report, payload, signature }
+  // The id is hashed only when asked for: ingest never needs it, the tally does.
+  let id: string | undefined
+  return { bytes, get id () { return (id ??= toHex(sha256(bytes))) }, report, payload, signature }
 }
 
 /** Why a well-formed report is implausible, or undefined. Integer arithmetic only. */
