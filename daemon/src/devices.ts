@@ -143,6 +143,16 @@ export class CompositeBridge implements Bridge {
     }
   }
 
+  /** Counters of every link that keeps them (serial: frames, bad frames, dropped writes; MQTT: connects…). */
+  stats (): Record<string, unknown> {
+    const out: Record<string, unknown> = {}
+    for (const p of this.parts) {
+      const s = (p.bridge as { stats?: () => unknown }).stats
+      if (typeof s === 'function') out[p.name] = s.call(p.bridge)
+    }
+    return out
+  }
+
   /** One row per device: if several links know it (a device moved), the one it was heard on last. */
   devices (): DeviceLinkStatus[] {
     const rows = new Map<string, DeviceLinkStatus>()
@@ -182,8 +192,9 @@ function embeddedMqttBridge (o: { host: string, port: number, topic: string, tim
       bridge = undefined
       broker = undefined
     },
-    devices: () => bridge?.devices() ?? []
-  }
+    devices: () => bridge?.devices() ?? [],
+    stats: () => (bridge as { stats?: () => unknown } | undefined)?.stats?.()
+  } as Bridge
 }
 
 /** The serial and MQTT bridges of a `devices` config (not started). */

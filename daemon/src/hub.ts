@@ -142,6 +142,7 @@ export class Hub {
       gossip: Object.fromEntries(this.gossip.results),
       log: this.hubLog === undefined ? undefined : { ...this.hubLog.counts },
       devices: this.bridge === undefined ? 0 : this.bridge.devices().length,
+      deviceLinks: this.bridge instanceof CompositeBridge ? this.bridge.stats() : undefined,
       lastEpoch: this.agreement.lastDecided?.epoch ?? null,
       agreement: { ...this.agreement.counts }
     }
@@ -164,6 +165,8 @@ export interface HubStatus {
   gossip: Record<string, number>
   log?: Record<string, number>
   devices: number
+  /** Counters of each device link (serial, mqtt, emulator…), by link name. */
+  deviceLinks?: Record<string, unknown>
   /** Last decided epoch, or null. */
   lastEpoch: number | null
   agreement: Record<string, number>

@@ -162,7 +162,7 @@ export function createSerialBridge (opts: SerialBridgeOptions): SerialBridge {
     stats: () => lines.map(l => ({
       spec: l.spec,
       path: l.path,
-      open: l.port?.isOpen === true,
+      open: l.port !== undefined, // set once open, cleared by the 'close' handler (after the table says disconnected)
       opens: l.opens,
       frames: { ...l.decoder.stats },
       session: { ...l.sessionStats },
