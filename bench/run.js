@@ -1,7 +1,7 @@
 // `npm run bench`: ingest throughput vs raw Ed25519, bytes on disk per report, RSS of a hub with
 // 1,000 devices, and replication latency across 5 hub processes at two entry intervals.
 // Prints a table, then (last line of stdout) one JSON object. Progress goes to stderr.
-// Knobs (environment): BENCH_ONLY=ingest,rss,replication  BENCH_MEASURE_S (60)  BENCH_WARMUP_S (12)
+// Knobs (environment): BENCH_ONLY=ingest,rss,replication,agreement,devices  BENCH_MEASURE_S (60)  BENCH_WARMUP_S (12)
 // BENCH_RSS_S (60)  BENCH_SHORT_INTERVAL_MS (250)  BENCH_PERIODS (101: report periods per device in
 // the ingest set, 1,000 devices → ~101k reports). `node bench/run.js --quick`: a short smoke run.
 import { cpus, loadavg } from 'node:os'
@@ -11,7 +11,7 @@ import { cpuPressure, log, round } from './lib/util.js'
 
 const quick = process.argv.includes('--quick')
 const env = (k, d) => process.env[k] === undefined || process.env[k] === '' ? d : Number(process.env[k])
-const only = new Set((process.env.BENCH_ONLY ?? 'ingest,rss,replication').split(','))
+const only = new Set((process.env.BENCH_ONLY ?? 'ingest,rss,replication,agreement,devices').split(','))
 const cfg = {
   periods: env('BENCH_PERIODS', quick ? 12 : 101),
   measureS: env('BENCH_MEASURE_S', quick ? 15 : 60),
@@ -101,6 +101,21 @@ if (only.has('replication')) {
   for (const r of Object.values(out.replication)) for (const k of Object.keys(r)) if (typeof r[k] === 'number' && !Number.isFinite(r[k])) r[k] = null
 }
 
+// Issue 3 (agreement) and issue 4 (device links) figures, from their own modules.
+const extra = []
+if (only.has('agreement')) {
+  const { benchAgreement, formatAgreement } = await import('./agreement.js')
+  out.agreement = await benchAgreement(quick ? { sizes: [4], epochs: 3, tallyReports: 10_000, tallyDevices: 100 } : {})
+  extra.push(formatAgreement(out.agreement))
+}
+if (only.has('devices')) {
+  const { benchDevices, formatDevices } = await import('./devices.js')
+  out.devices = await benchDevices()
+  const f = formatDevices(out.devices)
+  if (Array.isArray(f)) for (const r of f) Array.isArray(r) ? row(...r) : extra.push(String(r))
+  else extra.push(String(f))
+}
+
 load.end = loadavg()[0]
 pressure.end = cpuPressure()
 out.cpuPressureSomeAvg60 = pressure
@@ -115,4 +130,5 @@ console.log(line(['figure', 'value', 'aim', 'notes']))
 console.log(widths.map(w => '-'.repeat(w)).join('  '))
 for (const r of rows) console.log(line(r))
 if (Math.max(...Object.values(load)) > out.cores) console.log(`note: the 1-min load average reached ${fmt(Math.max(...Object.values(load)), 1)} on ${out.cores} cores (other processes included): with the CPU shared, the absolute figures are worse than the code alone would give; the ingest/raw ratio is measured interleaved and holds better.`)
+for (const text of extra) console.log('\n' + (Array.isArray(text) ? text.join('\n') : text))
 console.log(JSON.stringify(out))
