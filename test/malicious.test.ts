@@ -105,7 +105,11 @@ describe('a malicious peer', function () {
     }, { timeoutMs: 20_000 })
 
     // It also answers the hubs' own sync requests with lies: heads far ahead and forged entries.
-    const base = await net.statuses()
+    // Every hub must have written an entry the first hub holds (hub-1's head is what the forgeries extend).
+    const base = await waitFor('a first entry of every hub on the first hub', async () => {
+      const st = await net.statuses()
+      return net.peerIds.every(p => st[0].heads[p] !== undefined) ? st : undefined
+    }, { timeoutMs: 20_000 })
     const before = base[0].heads
     const h1Head = before[h1.peerId]
     await serve(node, protocols.heads(netId), () => [encode({
