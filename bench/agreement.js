@@ -19,6 +19,7 @@ import { createNetwork } from '@ecandle/daemon'
 import { Store, keys } from '@ecandle/store'
 import { epochOf, epochStartMs, epochVoteAtMs, parseNetwork } from '@ecandle/protocol'
 import { genesisState, proveAccount, tally, verifyProof } from '@ecandle/tally'
+import { sseParser } from './lib/sse.js'
 
 const BIN = fileURLToPath(new URL('../daemon/dist/src/bin/ecandle.js', import.meta.url))
 const SELF = fileURLToPath(import.meta.url)
@@ -204,23 +205,7 @@ function subscribeCertificates (url, onCert, streams) {
     const req = http.get(`${url}/events`, (res) => {
       if (res.statusCode !== 200) { reject(new Error(`${url}/events: HTTP ${res.statusCode}`)); return }
       res.setEncoding('utf8')
-      let buf = ''
-      res.on('data', (chunk) => {
-        const at = Date.now()
-        buf += chunk
-        let k
-        while ((k = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, k)
-          buf = buf.slice(k + 2)
-          let event = 'message'
-          let data = ''
-          for (const line of block.split('\n')) {
-            if (line.startsWith('event: ')) event = line.slice(7)
-            else if (line.startsWith('data: ')) data += line.slice(6)
-          }
-          if (event === 'certificate' && data !== '') onCert(JSON.parse(data), at)
-        }
-      })
+      res.on('data', sseParser((event, data, at) => { if (event === 'certificate') onCert(JSON.parse(data), at) }))
       resolve()
     })
     req.on('error', (err) => { if (!req.destroyed) reject(err) })

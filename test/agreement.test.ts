@@ -5,6 +5,7 @@ import { epochVoteAtMs, verifyCertificate, verifyEvidence } from '@ecandle/proto
 import { decodeLeaf, encodeAccountLeaf, verifyAccountProof, verifyProof, type LeafProof } from '@ecandle/tally'
 import { printTailsOnFailure, Testnet, waitFor, type EntryJson, type TestHub } from './lib/testnet.js'
 import { VoteWatch } from './lib/vote-watch.js'
+import type { EpochSummary } from '@ecandle/daemon'
 
 /**
  * Agreement across real hub processes: 4 validators, 5 s epochs, 2 s grace. One network runs
@@ -17,17 +18,7 @@ const GRACE_S = 2
 const EPOCH_MS = EPOCH_S * 1000
 
 /** GET /epochs item. */
-interface EpochJson {
-  epoch: number
-  valueId: string
-  root: string
-  prev: string | null
-  round: number
-  signers: string[]
-  cut: Array<{ hub: string, seq: number, id: string | null }>
-  totals: Record<string, string>
-  certificate: string
-}
+type EpochJson = EpochSummary
 
 interface RewardsJson {
   account: string

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createNetwork } from '@ecandle/daemon'
 import { sleep } from './util.js'
+import { sseParser } from './sse.js'
 
 const running = (c) => c.exitCode === null && c.signalCode === null
 
@@ -93,22 +94,7 @@ export class Testnet {
       const req = http.get(`${this.urls[i]}/events`, (res) => {
         if (res.statusCode !== 200) { reject(new Error(`hub-${i + 1} /events: HTTP ${res.statusCode}`)); return }
         res.setEncoding('utf8')
-        let buf = ''
-        res.on('data', (chunk) => {
-          buf += chunk
-          let k
-          while ((k = buf.indexOf('\n\n')) >= 0) {
-            const block = buf.slice(0, k)
-            buf = buf.slice(k + 2)
-            let event = 'message'
-            let data = ''
-            for (const line of block.split('\n')) {
-              if (line.startsWith('event: ')) event = line.slice(7)
-              else if (line.startsWith('data: ')) data += line.slice(6)
-            }
-            if (event === 'entry' && data !== '') onEntry(i, JSON.parse(data))
-          }
-        })
+        res.on('data', sseParser((event, data) => { if (event === 'entry') onEntry(i, JSON.parse(data)) }))
         res.on('end', () => { if (!this.stopping) process.stderr.write(`[bench] hub-${i + 1} /events stream ended\n`) })
         resolve()
       })

@@ -1,6 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Domain, decodeReport, generateSeed, signerFromSeed, verifySignature } from '@ecandle/protocol'
@@ -74,52 +72,4 @@ export class MemoryHost implements BridgeHost {
   }
 }
 
-export function requireTool (name: string): void {
-  if (spawnSync('which', [name]).status !== 0) {
-    throw new Error(`${name} is not installed: these tests need it (apt-get install -y ${name})`)
-  }
-}
-
-/** A pseudo-terminal pair from socat: `hub` and `dev` are symlinks to the two ends. */
-export class PtyPair {
-  proc?: ChildProcess
-  constructor (readonly hub: string, readonly dev: string) {}
-
-  static inDir (dir: string): PtyPair {
-    return new PtyPair(join(dir, 'hub'), join(dir, 'dev'))
-  }
-
-  /** Starts socat and resolves once it moves data (both links exist). */
-  async start (): Promise<void> {
-    requireTool('socat')
-    const p = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${this.hub}`, `pty,raw,echo=0,link=${this.dev}`], { stdio: ['ignore', 'ignore', 'pipe'] })
-    this.proc = p
-    await new Promise<void>((resolve, reject) => {
-      let log = ''
-      p.once('error', reject)
-      p.once('exit', code => { reject(new Error(`socat exited (${String(code)}): ${log}`)) })
-      p.stderr?.on('data', (b: Buffer) => {
-        log += b.toString()
-        if (log.includes('starting data transfer loop') && existsSync(this.hub) && existsSync(this.dev)) resolve()
-      })
-    })
-  }
-
-  /** Unplugs: kills socat and resolves when it is gone. */
-  async stop (): Promise<void> {
-    const p = this.proc
-    this.proc = undefined
-    if (p === undefined || p.exitCode !== null) return
-    const gone = new Promise(resolve => p.once('exit', resolve))
-    p.kill('SIGTERM')
-    await gone
-  }
-}
-
-export async function freePort (): Promise<number> {
-  const s = createServer()
-  await new Promise<void>(resolve => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as AddressInfo).port
-  await new Promise(resolve => s.close(resolve))
-  return port
-}
+export { freePort, PtyPair, requireTool } from '../src/testing.js'

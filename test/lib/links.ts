@@ -1,9 +1,10 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs'
-import { connect, createServer, type AddressInfo } from 'node:net'
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { decodeReport } from '@ecandle/protocol'
+import { freePort, PtyPair, requireTool, stopChild } from '@ecandle/hardware-bridge/testing'
 import { waitFor } from './testnet.js'
 
 /**
@@ -15,56 +16,7 @@ import { waitFor } from './testnet.js'
 /** The device emulator program (built by `tsc -b`). */
 export const EMULATE_BIN = fileURLToPath(new URL('../../../hardware-bridge/dist/src/bin/emulate.js', import.meta.url))
 
-/** Fails with a clear message when a system tool the test needs is missing. */
-export function requireTool (name: string): void {
-  if (spawnSync('sh', ['-c', `command -v ${name}`]).status !== 0) {
-    throw new Error(`${name} is not installed, and this test needs it: apt-get install -y ${name} (.ci/run installs it in CI)`)
-  }
-}
-
-export async function freePort (): Promise<number> {
-  const s = createServer()
-  await new Promise<void>(resolve => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as AddressInfo).port
-  await new Promise(resolve => s.close(resolve))
-  return port
-}
-
-/** A pseudo-terminal pair from socat: `hub` and `dev` are symlinks to its two ends. */
-export class PtyPair {
-  proc?: ChildProcess
-  constructor (readonly hub: string, readonly dev: string) {}
-
-  static inDir (dir: string): PtyPair {
-    mkdirSync(dir, { recursive: true })
-    return new PtyPair(join(dir, 'hub'), join(dir, 'dev'))
-  }
-
-  /** Starts socat; resolves once it moves data (both links exist). */
-  async start (): Promise<void> {
-    requireTool('socat')
-    const p = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${this.hub}`, `pty,raw,echo=0,link=${this.dev}`], { stdio: ['ignore', 'ignore', 'pipe'] })
-    this.proc = p
-    await new Promise<void>((resolve, reject) => {
-      let log = ''
-      p.once('error', reject)
-      p.once('exit', code => { reject(new Error(`socat exited (${String(code)}): ${log}`)) })
-      p.stderr?.on('data', (b: Buffer) => {
-        log += b.toString()
-        if (log.includes('starting data transfer loop') && existsSync(this.hub) && existsSync(this.dev)) resolve()
-      })
-    })
-  }
-
-  async stop (): Promise<void> {
-    const p = this.proc
-    this.proc = undefined
-    if (p === undefined || p.exitCode !== null || p.signalCode !== null) return
-    const gone = new Promise(resolve => p.once('exit', resolve))
-    p.kill('SIGTERM')
-    await gone
-  }
-}
+export { freePort, PtyPair, requireTool }
 
 /** Our own mosquitto on a free loopback port (never the system service). */
 export class Mosquitto {
@@ -97,10 +49,7 @@ export class Mosquitto {
   async stop (): Promise<void> {
     const p = this.proc
     this.proc = undefined
-    if (p === undefined || p.exitCode !== null || p.signalCode !== null) return
-    const gone = new Promise(resolve => p.once('exit', resolve))
-    p.kill('SIGTERM')
-    await gone
+    await stopChild(p)
   }
 }
 
