@@ -4,7 +4,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 
 /** Fails with a clear message when a system tool the test needs is missing. */
@@ -14,13 +13,7 @@ export function requireTool (name: string): void {
   }
 }
 
-export async function freePort (): Promise<number> {
-  const s = createServer()
-  await new Promise<void>(resolve => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as AddressInfo).port
-  await new Promise(resolve => s.close(resolve))
-  return port
-}
+export { freePort } from './ports.js'
 
 /** SIGTERM a child process and resolve once it has exited (at once if it already has). */
 export async function stopChild (p: ChildProcess | undefined): Promise<void> {

@@ -1,21 +1,10 @@
 import { mkdir, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
+import { freePort } from '@ecandle/hardware-bridge'
 import { join, relative } from 'node:path'
 import { generateSeed, parseNetwork, peerIdFromPublicKey, signerFromSeed, toHex, type NetworkDefinition } from '@ecandle/protocol'
 import { createApiToken, createHubKey, writeSecretFile } from '../keys.js'
 import type { ConfigFile } from '../config.js'
 
-/** A free TCP port on loopback (for testnets that pick their own ports). */
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port
-      srv.close(() => { resolve(port) })
-    })
-  })
-}
 
 /** Creates a hub data dir: key (0600), API token (0600), config.json. */
 export async function initHubDir (dir: string, opts: { networkPath: string, listen: string[], seed?: Uint8Array, emulator?: { reportIntervalS: number }, entryIntervalMs?: number }): Promise<string> {
