@@ -1,17 +1,28 @@
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
 import { timingSafeEqual } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { decodeEntry, decodeReport, type DecodedEntry } from '@ecandle/protocol'
 import { setBlocked, type Hub } from './hub.js'
 import { epochSummary, explainDevice, rewards } from './agreement/queries.js'
+import { FIELD_HINTS, openapiInfo, schemas } from './api-schemas.js'
+import { createHubMetrics } from './metrics.js'
 
 /**
  * The hub's local HTTP API. Binds 127.0.0.1 unless told otherwise; anything that changes state
- * needs `Authorization: Bearer <token>` (compared in constant time).
+ * needs `Authorization: Bearer <token>` (compared in constant time). Every route has a JSON
+ * schema (api-schemas.ts): fastify validates input with it and /docs documents it.
  */
 export async function startApi (hub: Hub, opts: { host: string, port: number, token: string }): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 })
   const expected = Buffer.from(opts.token)
 
+  // Response schemas are documentation: serializing by them would drop fields of open-ended objects.
+  app.setSerializerCompiler(() => (data: unknown) => JSON.stringify(data))
+
+  // In onRequest, so a request without the token is refused before its body is even parsed.
   app.addHook('onRequest', async (req, reply) => {
     if (req.method === 'GET' || req.method === 'HEAD') return
     const given = Buffer.from((req.headers.authorization ?? '').replace(/^Bearer /, ''))
@@ -20,34 +31,89 @@ export async function startApi (hub: Hub, opts: { host: string, port: number, to
     }
   })
 
-  app.get('/status', async () => hub.status())
+  // ajv coerces types (query strings must become integers), but a JSON body has real types:
+  // { "block": "x" } is a bad body, not ["x"]. Checked before ajv sees (and coerces) it.
+  app.addHook('preValidation', async (req, reply) => {
+    const schema = req.routeOptions.schema?.body
+    if (schema === undefined || req.body === undefined) return
+    const bad = typeMismatch(schema, req.body, 'body')
+    if (bad !== undefined) await reply.code(400).send({ error: 'bad-request', message: `${bad}; ${FIELD_HINTS.body}` })
+  })
 
-  app.get('/devices', async () => hub.bridge?.devices() ?? [])
-
-  app.get<{ Params: { hub: string }, Querystring: { from?: string, limit?: string } }>('/logs/:hub', async (req, reply) => {
-    const from = Number(req.query.from ?? '1')
-    const limit = Number(req.query.limit ?? '20')
-    if (!Number.isSafeInteger(from) || from < 1 || !Number.isSafeInteger(limit) || limit < 1 || limit > 256) {
-      return await reply.code(400).send({ error: 'bad-request', message: 'from must be ≥ 1 and limit in 1..256' })
+  app.setErrorHandler(async (err: FastifyError, _req, reply) => {
+    if (err.validation !== undefined) return await reply.code(400).send({ error: 'bad-request', message: validationMessage(err) })
+    const code = err.statusCode ?? 500
+    if (code >= 500) {
+      hub.log.warn({ err: String(err.stack ?? err) }, 'API request failed')
+      return await reply.code(500).send({ error: 'internal', message: 'internal error (see the hub log)' })
     }
-    if (!hub.net.hubs.has(req.params.hub)) return await reply.code(404).send({ error: 'not-found', message: 'no such hub in this network' })
-    const entries = await hub.store.getEntries(req.params.hub, from, limit)
+    const names: Record<number, string> = { 400: 'bad-request', 404: 'not-found', 413: 'too-large', 415: 'unsupported-media-type' }
+    return await reply.code(code).send({ error: names[code] ?? 'error', message: code === 400 ? `body: ${err.message}` : err.message })
+  })
+
+  app.setNotFoundHandler(async (req, reply) => {
+    return await reply.code(404).send({ error: 'not-found', message: `no route ${req.method} ${req.url.split('?')[0]} (see /docs)` })
+  })
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { ...openapiInfo, version: packageVersion() },
+      tags: [
+        { name: 'hub', description: 'Status and peers' },
+        { name: 'devices', description: 'This hub\'s devices' },
+        { name: 'logs', description: 'Hub logs and the reports in them' },
+        { name: 'agreement', description: 'Decided epochs, rewards with Merkle proofs, tally explanations' },
+        { name: 'evidence', description: 'Equivocation evidence' },
+        { name: 'events', description: 'Server-Sent Events' },
+        { name: 'metrics', description: 'Prometheus' },
+        { name: 'admin', description: 'State-changing operations (bearer token)' }
+      ],
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'The token in `<data-dir>/api.token` (mode 0600). Needed by every request that is not GET or HEAD.' }
+        }
+      }
+    }
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+
+  app.get('/status', { schema: schemas.status }, async () => hub.status())
+
+  app.get('/peers', { schema: schemas.peers }, async () => {
+    const rows = new Map<string, { peerId: string, addrs: string[], validator: boolean, direction: 'inbound' | 'outbound' }>()
+    for (const c of hub.node.getConnections()) {
+      if (c.status !== 'open') continue
+      const peerId = c.remotePeer.toString()
+      const row = rows.get(peerId) ?? { peerId, addrs: [], validator: hub.net.hubs.has(peerId), direction: c.direction }
+      const addr = c.remoteAddr.toString()
+      if (!row.addrs.includes(addr)) row.addrs.push(addr)
+      rows.set(peerId, row)
+    }
+    return [...rows.values()]
+  })
+
+  app.get('/devices', { schema: schemas.devices }, async () => hub.bridge?.devices() ?? [])
+
+  app.get<{ Params: { hub: string }, Querystring: { from: number, limit: number } }>('/logs/:hub', { schema: schemas.logs }, async (req, reply) => {
+    if (!hub.net.hubs.has(req.params.hub)) return await reply.code(404).send({ error: 'not-found', message: `no hub ${req.params.hub} in this network` })
+    const entries = await hub.store.getEntries(req.params.hub, req.query.from, req.query.limit)
     return entries.map(b => entryJson(decodeEntry(b)))
   })
 
   // One report by device and counter: where it is stored (404 if this hub does not hold it).
-  app.get<{ Params: { device: string, counter: string } }>('/reports/:device/:counter', async (req, reply) => {
-    const counter = Number(req.params.counter)
-    const dev = hub.net.devices.get(req.params.device)
-    if (dev === undefined || !Number.isSafeInteger(counter) || counter < 1) return await reply.code(400).send({ error: 'bad-request', message: 'unknown device or bad counter' })
-    const loc = await hub.store.findReport(req.params.device, counter)
-    if (loc === undefined) return await reply.code(404).send({ error: 'not-found', message: 'no such report stored' })
-    return { device: req.params.device, counter, hub: dev.info.hub, seq: loc.seq, index: loc.index }
+  app.get<{ Params: { device: string, counter: number } }>('/reports/:device/:counter', { schema: schemas.report }, async (req, reply) => {
+    const { device, counter } = req.params
+    const dev = hub.net.devices.get(device)
+    if (dev === undefined) return await reply.code(400).send({ error: 'bad-request', message: `params.device: unknown device ${device} (not registered in this network)` })
+    const loc = await hub.store.findReport(device, counter)
+    if (loc === undefined) return await reply.code(404).send({ error: 'not-found', message: `no report ${device}:${counter} stored here` })
+    return { device, counter, hub: dev.info.hub, seq: loc.seq, index: loc.index }
   })
 
   // Server-Sent Events: every stored entry and evidence. A client that cannot keep up is dropped
   // (bounded memory), and reconnects.
-  app.get('/events', (req, reply) => {
+  app.get('/events', { schema: schemas.events }, (req, reply) => {
     reply.hijack()
     const res = reply.raw
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
@@ -71,13 +137,10 @@ export async function startApi (hub: Hub, opts: { host: string, port: number, to
     })
   })
 
-  app.get<{ Querystring: { from?: string, limit?: string } }>('/epochs', async (req, reply) => {
+  app.get<{ Querystring: { from?: number, limit: number } }>('/epochs', { schema: schemas.epochs }, async (req) => {
     const last = hub.agreement.lastDecided?.epoch
-    const limit = Number(req.query.limit ?? '50')
-    const from = Number(req.query.from ?? String(Math.max(0, (last ?? 0) - limit + 1)))
-    if (!Number.isSafeInteger(from) || from < 0 || !Number.isSafeInteger(limit) || limit < 1 || limit > 1000) {
-      return await reply.code(400).send({ error: 'bad-request', message: 'from must be ≥ 0 and limit in 1..1000' })
-    }
+    const limit = req.query.limit
+    const from = req.query.from ?? Math.max(0, (last ?? 0) - limit + 1)
     const out = []
     for (let e = from; last !== undefined && e <= last && out.length < limit; e++) {
       const s = await epochSummary(hub.net, hub.agreement, e)
@@ -86,46 +149,97 @@ export async function startApi (hub: Hub, opts: { host: string, port: number, to
     return out
   })
 
-  app.get<{ Params: { epoch: string } }>('/epochs/:epoch', async (req, reply) => {
-    const e = Number(req.params.epoch)
-    if (!Number.isSafeInteger(e) || e < 0) return await reply.code(400).send({ error: 'bad-request', message: 'epoch must be an integer ≥ 0' })
+  app.get<{ Params: { epoch: number } }>('/epochs/:epoch', { schema: schemas.epoch }, async (req, reply) => {
+    const e = req.params.epoch
     const s = await epochSummary(hub.net, hub.agreement, e)
     return s ?? await reply.code(404).send({ error: 'not-found', message: `epoch ${e} is not decided here` })
   })
 
-  app.get<{ Params: { account: string }, Querystring: { epoch?: string } }>('/rewards/:account', async (req, reply) => {
-    const e = req.query.epoch === undefined ? undefined : Number(req.query.epoch)
-    if (!/^[0-9a-f]{64}$/.test(req.params.account) || (e !== undefined && (!Number.isSafeInteger(e) || e < 0))) {
-      return await reply.code(400).send({ error: 'bad-request', message: 'account must be 64 hex characters; epoch an integer ≥ 0' })
-    }
-    const r = await rewards(hub.net, hub.store, hub.agreement, req.params.account, e)
-    return r ?? await reply.code(404).send({ error: 'not-found', message: 'no decided epoch' })
+  app.get<{ Params: { account: string }, Querystring: { epoch?: number } }>('/rewards/:account', { schema: schemas.rewards }, async (req, reply) => {
+    const r = await rewards(hub.net, hub.store, hub.agreement, req.params.account, req.query.epoch)
+    return r ?? await reply.code(404).send({ error: 'not-found', message: req.query.epoch === undefined ? 'no decided epoch' : `epoch ${req.query.epoch} is not decided here` })
   })
 
-  app.get<{ Params: { epoch: string }, Querystring: { explain?: string } }>('/tally/:epoch', async (req, reply) => {
-    const e = Number(req.params.epoch)
+  app.get<{ Params: { epoch: number }, Querystring: { explain: string } }>('/tally/:epoch', { schema: schemas.tally }, async (req, reply) => {
+    const e = req.params.epoch
     const device = req.query.explain
-    if (!Number.isSafeInteger(e) || e < 0 || device === undefined || !hub.net.devices.has(device)) {
-      return await reply.code(400).send({ error: 'bad-request', message: 'epoch must be an integer ≥ 0 and ?explain= a registered device' })
-    }
+    if (!hub.net.devices.has(device)) return await reply.code(400).send({ error: 'bad-request', message: `querystring.explain: unknown device ${device} (not registered in this network)` })
     const r = await explainDevice(hub.net, hub.store, hub.agreement, e, device)
     return r ?? await reply.code(404).send({ error: 'not-found', message: `epoch ${e} is not decided here` })
   })
 
   // Test and operations aid: refuse to talk to the given peers (a network partition). Token required.
-  app.post<{ Body: { block?: unknown } }>('/admin/partition', async (req, reply) => {
-    const block = req.body?.block
-    if (!Array.isArray(block) || !block.every(p => typeof p === 'string' && p.length < 128)) {
-      return await reply.code(400).send({ error: 'bad-request', message: 'body must be { "block": ["<peer id>", …] }' })
-    }
-    await setBlocked(hub, block)
+  app.post<{ Body: { block: string[] } }>('/admin/partition', { schema: schemas.partition }, async (req) => {
+    await setBlocked(hub, req.body.block)
     return { blocked: [...hub.blocked] }
   })
 
-  app.get('/evidence', async () => (await hub.store.listEvidence(100)).map(b => Buffer.from(b).toString('base64')))
+  app.get('/evidence', { schema: schemas.evidence }, async () => (await hub.store.listEvidence(100)).map(b => Buffer.from(b).toString('base64')))
+
+  // No token: metrics hold counts and peer ids, never keys or the token.
+  const registry = createHubMetrics(hub)
+  app.get('/metrics', { schema: schemas.metrics }, async (_req, reply) => {
+    const text = await registry.metrics()
+    return await reply.type(registry.contentType).send(text)
+  })
 
   await app.listen({ host: opts.host, port: opts.port })
+  if (!isLoopback(opts.host)) {
+    hub.log.warn({ host: opts.host }, 'the API listens on a non-loopback address: anyone who can reach it reads this hub\'s data (admin routes still need the token); prefer 127.0.0.1 behind a reverse proxy')
+  }
   return app
+}
+
+/** 127.0.0.0/8, ::1 and localhost; anything else (0.0.0.0, a LAN address, a name) is not. */
+export function isLoopback (host: string): boolean {
+  if (host === 'localhost') return true
+  if (isIP(host) === 4) return host.startsWith('127.')
+  return host === '::1' || host === '[::1]' || /^::ffff:127\./i.test(host)
+}
+
+/** `params.account must match pattern …; an account is 64 lowercase hex characters`. */
+function validationMessage (err: FastifyError): string {
+  const v = err.validation?.[0]
+  const where = err.validationContext ?? 'request'
+  if (v === undefined) return err.message
+  const missing = v.keyword === 'required' ? String((v.params as { missingProperty?: string }).missingProperty ?? '') : ''
+  const path = v.instancePath.slice(1).replace(/\/(\d+)/g, '[$1]').replace(/\//g, '.')
+  const field = missing !== '' ? (path === '' ? missing : `${path}.${missing}`) : path
+  const name = field === '' ? where : `${where}.${field}`
+  const what = missing !== '' ? 'is required' : v.message ?? 'is invalid'
+  const hint = FIELD_HINTS[field.split(/[.[]/)[0]] ?? (where === 'body' ? FIELD_HINTS.body : undefined)
+  return `${name} ${what}${hint === undefined ? '' : `; ${hint}`}`
+}
+
+/** The first place where `value` is not of the JSON type its schema names (`body.block[0] must be string`). */
+function typeMismatch (schema: any, value: unknown, path: string): string | undefined {
+  if (typeof schema !== 'object' || schema === null) return undefined
+  const types: string[] = schema.type === undefined ? [] : [schema.type].flat()
+  const actual = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value
+  const ok = types.length === 0 || types.some(t => t === actual || (t === 'integer' && Number.isInteger(value)))
+  if (!ok) return `${path} must be ${types.join(' or ')}`
+  if (actual === 'array' && schema.items !== undefined) {
+    for (const [i, x] of (value as unknown[]).entries()) {
+      const bad = typeMismatch(schema.items, x, `${path}[${i}]`)
+      if (bad !== undefined) return bad
+    }
+  }
+  if (actual === 'object' && schema.properties !== undefined) {
+    for (const [k, sub] of Object.entries(schema.properties)) {
+      const x = (value as Record<string, unknown>)[k]
+      const bad = x === undefined ? undefined : typeMismatch(sub, x, `${path}.${k}`)
+      if (bad !== undefined) return bad
+    }
+  }
+  return undefined
+}
+
+function packageVersion (): string {
+  try {
+    return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version
+  } catch {
+    return '0.0.0'
+  }
 }
 
 export function entryJson (e: DecodedEntry): object {

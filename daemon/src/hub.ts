@@ -5,9 +5,12 @@ import { Store } from '@ecandle/store'
 import { Ingest, SyncService } from '@ecandle/sync'
 import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
+import type { HubStatus } from '@ecandle/client'
+import { Registry } from 'prom-client'
 import { HubLog } from './hub-log.js'
 import { CompositeBridge, createDeviceBridges, type NamedBridge } from './devices.js'
 import { Agreement } from './agreement/driver.js'
+import { topicLabels } from './metrics.js'
 import type { HubConfig } from './config.js'
 
 /**
@@ -38,6 +41,8 @@ export class Hub {
   readonly blocked = new Set<string>()
   bridge?: Bridge
   readonly startedAt = Date.now()
+  /** This hub's Prometheus metrics (libp2p, gossipsub; the API adds ecandle_ and process series). Not prom-client's global registry: one process may run several hubs. */
+  readonly metrics = new Registry()
 
   constructor (readonly net: Network, seed: Uint8Array, readonly config: HubConfig, readonly log: Logger, private readonly deviceKeys?: DeviceKeyFile) {
     this.signer = signerFromSeed(seed)
@@ -52,7 +57,7 @@ export class Hub {
   async start (): Promise<void> {
     const net = this.net
     this.store = await Store.open(this.config.dbPath, net.id)
-    this.node = await createHubNode({ seed: this.seed, networkId: net.id, blocked: this.blocked, listen: this.config.listen, bootstrap: net.def.bootstrap.filter(a => !a.endsWith(this.peerId)) })
+    this.node = await createHubNode({ seed: this.seed, networkId: net.id, blocked: this.blocked, listen: this.config.listen, bootstrap: net.def.bootstrap.filter(a => !a.endsWith(this.peerId)), metrics: { registry: this.metrics, topicLabels: topicLabels(net.id) } })
     this.gossip = new Gossip(this.node.services.pubsub, this.log)
     this.ingest = new Ingest(net, this.store, this.log, {
       onEntry: (e, from) => {
@@ -149,28 +154,8 @@ export class Hub {
   }
 }
 
-export interface HubStatus {
-  peerId: string
-  network: string
-  validator: boolean
-  addrs: string[]
-  peers: number
-  heads: Record<string, { seq: number, id: string }>
-  reports: number
-  evidence: number
-  uptimeS: number
-  ingest: Record<string, number>
-  sync: Record<string, number>
-  /** Gossip validation results: `${topic} ${accept|reject|ignore} ${code}` -> count. */
-  gossip: Record<string, number>
-  log?: Record<string, number>
-  devices: number
-  /** Counters of each device link (serial, mqtt, emulator…), by link name. */
-  deviceLinks?: Record<string, unknown>
-  /** Last decided epoch, or null. */
-  lastEpoch: number | null
-  agreement: Record<string, number>
-}
+// The shape of GET /status is the SDK's (apps read it), so there is one definition.
+export type { HubStatus }
 
 /** Partition control for tests: block (or unblock) peers and drop current connections to them. */
 export async function setBlocked (hub: Hub, peers: string[]): Promise<void> {

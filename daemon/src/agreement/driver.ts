@@ -10,6 +10,7 @@ import type { Ingest, SyncService } from '@ecandle/sync'
 import { genesisState, tally, type TallyResult, type TallyState } from '@ecandle/tally'
 import type { Logger } from 'pino'
 import { fromJson, loadSegment, tallyDevices, tallyParams, toJson } from './segment.js'
+import { TallyServer } from './tally-server.js'
 
 export interface AgreementOptions {
   timeouts: { proposeMs: number, prevoteMs: number, precommitMs: number, deltaMs: number }
@@ -71,6 +72,8 @@ export class Agreement {
    */
   private readonly candidates = new Map<number, VerifiedCertificate>()
   readonly counts = { decided: 0, adopted: 0, proposals: 0, invalid: 0, evidence: 0 }
+  /** Serves proofs and leaf sets of decided epochs to light peers. */
+  readonly tallyServer: TallyServer
   /** Called after each decided epoch (for the API's event stream). */
   onDecided?: (r: EpochRecord, cert: VerifiedCertificate) => void
 
@@ -86,7 +89,9 @@ export class Agreement {
     private readonly log: Logger,
     private readonly opts: AgreementOptions = defaultAgreementOptions,
     private readonly now: () => number = Date.now
-  ) {}
+  ) {
+    this.tallyServer = new TallyServer(net, node, async (e) => await this.record(e), log)
+  }
 
   get isValidator (): boolean { return this.net.hubs.has(this.self) }
   get lastDecided (): EpochRecord | undefined { return this.last }
@@ -104,6 +109,7 @@ export class Agreement {
     this.gossip.subscribe(topics.certificates(this.net.id), async (data, from) => { await this.onCertificate(data, from) })
     await serve(this.node, protocols.certificates(this.net.id), (req) => this.serveCertificates(req),
       { maxRequestBytes: 256, maxResponseBytes: 256 * 1024, timeoutMs: 10_000, maxInboundStreams: 8 }, this.log)
+    await this.tallyServer.start()
     this.timer = setInterval(() => { this.tick() }, this.opts.tickMs)
     this.timer.unref()
   }
@@ -113,6 +119,7 @@ export class Agreement {
     this.dropInstance()
     await this.busy.catch(() => {})
     await this.node.unhandle(protocols.certificates(this.net.id)).catch(() => {})
+    await this.tallyServer.stop()
   }
 
   async record (epoch: number): Promise<EpochRecord | undefined> {
@@ -442,7 +449,12 @@ export class Agreement {
         throw reject('conflicting-certificate', `epoch ${epoch}: certificate for another value`)
       }
       // Same value, other signers: keep the canonical one (lowest round, then lowest signer indices).
-      if (certOrder(cert) < certOrder(mine)) await this.store.putRaw(keys.certificate(epoch), cert.bytes, { sync: true })
+      const better = certOrder(cert) < certOrder(mine)
+      if (better) await this.store.putRaw(keys.certificate(epoch), cert.bytes, { sync: true })
+      // The canonical certificate of the epoch just decided is accepted, so gossipsub forwards it: hubs
+      // build byte-identical certificates, and one a hub ignores here would never reach light peers behind
+      // it (its own publish of the same bytes is dropped as a duplicate once a peer's copy was seen).
+      if (epoch === this.nextEpoch - 1 && (better || Buffer.compare(cert.bytes, ours) === 0)) return
       throw ignore('known-epoch', `epoch ${epoch} already decided`)
     }
     if (epoch > this.nextEpoch) {

@@ -1,3 +1,4 @@
+import type { EpochSummary, EpochTotals } from '@ecandle/client'
 import { verifyCertificate, type Network } from '@ecandle/protocol'
 import { explain, proveAccount, tally, genesisState, type TallyResult } from '@ecandle/tally'
 import type { Store } from '@ecandle/store'
@@ -5,17 +6,7 @@ import type { Agreement, EpochRecord } from './driver.js'
 import { loadSegment, tallyDevices, tallyParams } from './segment.js'
 
 /** Read-side of agreement for the API and CLI: decided epochs, rewards with proofs, explanations. */
-export interface EpochSummary {
-  epoch: number
-  valueId: string
-  root: string
-  prev: string | null
-  round: number
-  signers: string[]
-  cut: Array<{ hub: string, seq: number, id: string | null }>
-  totals: Record<string, string>
-  certificate: string
-}
+export type { EpochSummary }
 
 export async function epochSummary (net: Network, a: Agreement, epoch: number): Promise<EpochSummary | undefined> {
   const [rec, bytes] = [await a.record(epoch), await a.certificate(epoch)]
@@ -29,7 +20,7 @@ export async function epochSummary (net: Network, a: Agreement, epoch: number): 
     round: cert.round,
     signers: cert.signers,
     cut: rec.value.cut.map(c => ({ hub: c.hub, seq: c.seq, id: c.id?.toString() ?? null })),
-    totals: Object.fromEntries(Object.entries(rec.totals).map(([k, v]) => [k, String(v)])),
+    totals: Object.fromEntries(Object.entries(rec.totals).map(([k, v]) => [k, String(v)])) as EpochTotals,
     certificate: Buffer.from(bytes).toString('base64')
   }
 }
@@ -44,17 +35,19 @@ export async function recomputeEpoch (net: Network, store: Store, a: Agreement, 
   return { rec, result }
 }
 
+/** An account's reward in a decided epoch, with its Merkle proof (from the record kept at decision time). */
 export async function rewards (net: Network, store: Store, a: Agreement, account: string, epoch?: number): Promise<object | undefined> {
   const e = epoch ?? a.lastDecided?.epoch
   if (e === undefined) return undefined
-  const r = await recomputeEpoch(net, store, a, e)
-  if (r === undefined) return undefined
-  const row = r.result.accounts.find(x => x.account === account)
-  const proof = row === undefined ? undefined : proveAccount(r.result, account)
+  const rec = await a.record(e)
+  if (rec === undefined) return undefined
+  const parts = { epoch: rec.epoch, accounts: rec.accounts, devices: rec.devices, totals: rec.totals }
+  const row = rec.accounts.find(x => x.account === account)
+  const proof = row === undefined ? undefined : proveAccount(parts, account)
   return {
     account,
     epoch: e,
-    root: r.rec.value.root,
+    root: rec.value.root,
     epochAmount: String(row?.epochAmount ?? 0n),
     cumulative: String(row?.cumulative ?? 0n),
     proof: proof === undefined ? null : { leaf: Buffer.from(proof.leaf).toString('hex'), path: proof.path, root: proof.root }

@@ -1,6 +1,7 @@
-import { CID, decodeEntry, decodeReport, type CutItem, type Network } from '@ecandle/protocol'
+import { CID, decodeEntry, decodeReport, type CutItem } from '@ecandle/protocol'
 import type { Store } from '@ecandle/store'
-import type { DeviceInfo, SegmentReport, TallyParams } from '@ecandle/tally'
+import { segmentRows, tallyDevices, tallyParams } from '@ecandle/audit'
+import type { SegmentReport } from '@ecandle/tally'
 
 /**
  * The segment of an epoch: every report in entries after the previous cut up to this cut, every hub,
@@ -16,11 +17,7 @@ export async function loadSegment (store: Store, prev: readonly CutItem[] | null
       if (page.length === 0) throw new Error(`segment: entry ${hub}#${from} is not held`)
       for (const bytes of page) {
         const e = decodeEntry(bytes)
-        e.payload.reports.forEach((rb, index) => {
-          const d = decodeReport(rb)
-          const r = d.report
-          out.push({ hub, seq: e.payload.seq, index, reportId: d.id, device: r.device, counter: r.counter, periodStart: r.periodStart, periodEnd: r.periodEnd, energyMwh: r.energyMwh, solarMwh: r.solarMwh, litS: r.litS })
-        })
+        out.push(...segmentRows(hub, e.payload.seq, e.payload.reports.map(decodeReport)))
         from = e.payload.seq + 1
       }
     }
@@ -28,15 +25,7 @@ export async function loadSegment (store: Store, prev: readonly CutItem[] | null
   return out
 }
 
-export function tallyParams (net: Network): TallyParams {
-  return { emissionPerEpoch: BigInt(net.def.emissionPerEpoch), capexBps: net.def.capexBps, deviceCapMwhPerEpoch: BigInt(net.def.deviceCapMwhPerEpoch) }
-}
-
-export function tallyDevices (net: Network): Map<string, DeviceInfo> {
-  const m = new Map<string, DeviceInfo>()
-  for (const [id, d] of net.devices) m.set(id, { id, hub: d.info.hub, capex: d.info.capex, opex: d.info.opex, ratedWhPerDay: d.info.ratedWhPerDay })
-  return m
-}
+export { tallyDevices, tallyParams }
 
 // JSON with bigints, Maps, bytes and CIDs, for records kept in LevelDB (CIDs use their own {"/": …} form).
 export function toJson (x: unknown): string {

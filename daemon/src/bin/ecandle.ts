@@ -9,6 +9,7 @@ import { runStatus } from '../commands/status.js'
 import { runDevices } from '../commands/devices.js'
 import { runEpochs, runRewards, runTally } from '../commands/epochs.js'
 import { runTestnet } from '../commands/testnet.js'
+import { runAudit } from '../commands/audit.js'
 import { createNetwork, initHubDir } from '../commands/setup.js'
 import { loadNetwork } from '../config.js'
 
@@ -58,11 +59,12 @@ program.command('daemon')
   .option('--network <file>', 'network file (overrides the config)')
   .option('--listen <multiaddr...>', 'listen addresses (override the config)')
   .option('--api-port <port>', 'local API port', int(0, 65535))
+  .option('--api-host <host>', 'local API address (default 127.0.0.1; anything else exposes the API)')
   .option('--entry-interval <ms>', 'at most one log entry per interval', int(50, 3_600_000))
   .option('--log-level <level>', 'fatal|error|warn|info|debug|trace')
   .option('--pretty', 'human-readable logs instead of JSON')
   .action(async (o) => {
-    await runDaemon(o.dataDir, { network: o.network === undefined ? undefined : resolve(o.network), listen: o.listen, apiPort: o.apiPort, entryIntervalMs: o.entryInterval, logLevel: o.logLevel, pretty: o.pretty })
+    await runDaemon(o.dataDir, { network: o.network === undefined ? undefined : resolve(o.network), listen: o.listen, apiHost: o.apiHost, apiPort: o.apiPort, entryIntervalMs: o.entryInterval, logLevel: o.logLevel, pretty: o.pretty })
   })
 
 program.command('status')
@@ -97,6 +99,19 @@ program.command('tally <epoch>')
   .requiredOption('--explain <device>', 'device id')
   .option('--json', 'JSON output')
   .action(async (epoch, o) => { await runTally(o.dataDir, int(0, Number.MAX_SAFE_INTEGER)(epoch), o.explain, o.json === true) })
+
+program.command('audit')
+  .description('audit the network as a light peer: certificates, an account\'s rewards with Merkle proofs, or a full recomputation of an epoch')
+  .requiredOption('--network <file>', 'network definition file (the only thing trusted)')
+  .requiredOption('--peer <multiaddr>', 'a hub to fetch from, e.g. /ip4/1.2.3.4/tcp/4001/p2p/12D3Koo…')
+  .option('--account <hex>', 'verify this account\'s reward in every decided epoch')
+  .option('--epoch <e>', 'last epoch to audit (with --full: the epoch to recompute)', int(0, Number.MAX_SAFE_INTEGER))
+  .option('--full', 'fetch the epoch\'s entries, verify every signature, recompute the tally and compare roots')
+  .option('--timeout <ms>', 'deadline of each request', int(100, 600_000), 30_000)
+  .option('--json', 'one JSON object')
+  .action(async (o) => {
+    await runAudit({ network: resolve(o.network), peer: o.peer, account: o.account, epoch: o.epoch, full: o.full === true, json: o.json === true, timeoutMs: o.timeout })
+  })
 
 program.command('testnet')
   .description('run N hub processes with emulated devices on 127.0.0.1 until Ctrl-C')

@@ -12,6 +12,8 @@ export const protocols = {
   heads: (net: string): string => `/ecandle/${net}/sync/heads/1`,
   entries: (net: string): string => `/ecandle/${net}/sync/entries/1`,
   certificates: (net: string): string => `/ecandle/${net}/sync/certificates/1`,
+  /** Tally leaves and reward proofs of decided epochs, for light peers. */
+  tally: (net: string): string => `/ecandle/${net}/sync/tally/1`,
   /** kad-dht protocol prefix: `${prefix}/kad/1.0.0`. */
   dhtPrefix: (net: string): string => `/ecandle/${net}`
 }

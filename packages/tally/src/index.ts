@@ -25,3 +25,4 @@ export {
   parseHash,
   EMPTY_ROOT,
 } from './merkle.js';
+export { restoreFromLeaves, diffLeaves, type RestoredEpoch, type LeafDifference } from './restore.js';

@@ -2,9 +2,9 @@
 import { decodeLeaf } from './leaf.js';
 import { verifyPath } from './merkle.js';
 import { buildTree, leafIndex } from './tally.js';
-import type { AccountLeaf, DeviceLeaf, LeafProof, SummaryLeaf, TallyResult } from './types.js';
+import type { AccountLeaf, DeviceLeaf, LeafProof, SummaryLeaf, TreeParts } from './types.js';
 
-function prove(result: TallyResult, kind: 'a' | 'd' | 's', id: string): LeafProof {
+function prove(result: TreeParts, kind: 'a' | 'd' | 's', id: string): LeafProof {
   const i = leafIndex(result, kind, id);
   if (i === undefined) throw new RangeError(kind === 'a' ? `no account leaf for ${id}` : `no device leaf for ${id} (nothing counted)`);
   const tree = buildTree(result);
@@ -12,17 +12,17 @@ function prove(result: TallyResult, kind: 'a' | 'd' | 's', id: string): LeafProo
 }
 
 /** Proof of an account's leaf {k:'a', account, epoch, amount, cumulative}. Throws RangeError if the account has no leaf. */
-export function proveAccount(result: TallyResult, account: string): LeafProof {
+export function proveAccount(result: TreeParts, account: string): LeafProof {
   return prove(result, 'a', account);
 }
 
 /** Proof of a device's leaf {k:'d', ...}. Only devices with counted energy have one. */
-export function proveDevice(result: TallyResult, device: string): LeafProof {
+export function proveDevice(result: TreeParts, device: string): LeafProof {
   return prove(result, 'd', device);
 }
 
 /** Proof of the summary leaf {k:'s', epoch, mwh, paid, dust, emission}. */
-export function proveSummary(result: TallyResult): LeafProof {
+export function proveSummary(result: TreeParts): LeafProof {
   return prove(result, 's', '');
 }
 

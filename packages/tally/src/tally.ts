@@ -22,6 +22,7 @@ import type {
   SegmentReport,
   TallyInput,
   TallyResult,
+  TreeParts,
   TallyState,
 } from './types.js';
 
@@ -268,9 +269,9 @@ interface IndexedTree {
   index: Map<string, number>;
 }
 
-const treeCache = new WeakMap<TallyResult, IndexedTree>();
+const treeCache = new WeakMap<TreeParts, IndexedTree>();
 
-function indexedTree(result: TallyResult): IndexedTree {
+function indexedTree(result: TreeParts): IndexedTree {
   const cached = treeCache.get(result);
   if (cached !== undefined) return cached;
   const { epoch } = result;
@@ -295,16 +296,16 @@ function indexedTree(result: TallyResult): IndexedTree {
  * Merkle tree of a tally result (leaves sorted by their bytes). Memoised per
  * result object: do not mutate a result after proving from it.
  */
-export function buildTree(result: TallyResult): MerkleTree {
+export function buildTree(result: TreeParts): MerkleTree {
   return indexedTree(result).tree;
 }
 
 /** Sorted canonical leaf bytes of a tally result. */
-export function tallyLeaves(result: TallyResult): Uint8Array[] {
+export function tallyLeaves(result: TreeParts): Uint8Array[] {
   return buildTree(result).leaves.slice();
 }
 
 /** Position of a leaf in the sorted leaves, or undefined. `kind` 'a' = account, 'd' = device, 's' = summary (id ''). */
-export function leafIndex(result: TallyResult, kind: 'a' | 'd' | 's', id: string): number | undefined {
+export function leafIndex(result: TreeParts, kind: 'a' | 'd' | 's', id: string): number | undefined {
   return indexedTree(result).index.get(`${kind}:${kind === 's' ? '' : id}`);
 }

@@ -161,6 +161,12 @@ export interface TallyResult {
   next: TallyState;
 }
 
+/**
+ * What the Merkle tree is built from: enough to prove any leaf (a hub keeps these per decided
+ * epoch, so it can serve proofs without re-running the tally).
+ */
+export type TreeParts = Pick<TallyResult, 'epoch' | 'accounts' | 'devices' | 'totals'>;
+
 /** A Merkle path step: `hash` is the sibling, `side` tells on which side the sibling sits. */
 export interface ProofStep {
   side: 'left' | 'right';

@@ -1,0 +1,106 @@
+import { topics } from '@ecandle/protocol'
+import { collectDefaultMetrics, Counter, Gauge, type Registry } from 'prom-client'
+import type { Hub, HubStatus } from './hub.js'
+
+/**
+ * Prometheus metrics of one hub, in the hub's own registry (`hub.metrics`, which libp2p and
+ * gossipsub already fill). The ecandle_ series are read from `hub.status()` at scrape time, so
+ * nothing on the hot path counts twice. Labels stay bounded: hub peer ids of the network, our
+ * topic names, validation codes, device link names.
+ */
+
+/** Our gossip topics -> short metric labels (entries, evidence, consensus, certificates). */
+export function topicLabels (networkId: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(topics).map(([name, topic]) => [topic(networkId), name]))
+}
+
+/** Device link stats that are levels, not running totals. */
+const LINK_LEVELS = new Set(['queued', 'open'])
+
+export function createHubMetrics (hub: Hub): Registry {
+  const registry = hub.metrics
+  if (registry.getSingleMetric('ecandle_info') !== undefined) return registry
+  const labels = topicLabels(hub.net.id)
+
+  // One status() per scrape: every collector below reads the same snapshot.
+  let snap: HubStatus | undefined
+  let snapAt = 0
+  const status = (): HubStatus => {
+    if (snap === undefined || Date.now() - snapAt > 250) { snap = hub.status(); snapAt = Date.now() }
+    return snap
+  }
+  const registers = [registry]
+  const gauge = (name: string, help: string, labelNames: string[], collect: (g: Gauge) => void): void => {
+    new Gauge({ name, help, labelNames, registers, collect () { this.reset(); collect(this) } })
+  }
+  const counter = (name: string, help: string, labelNames: string[], collect: (c: Counter) => void): void => {
+    new Counter({ name, help, labelNames, registers, collect () { this.reset(); collect(this) } })
+  }
+  /** Adds the numeric counters of `counts` (skipping `skip`) under `label`. */
+  const fromCounts = (c: Counter, label: string, counts: Record<string, number> | undefined, skip: string[] = []): void => {
+    for (const [k, v] of Object.entries(counts ?? {})) if (!skip.includes(k) && Number.isFinite(v) && v >= 0) c.inc({ [label]: k }, v)
+  }
+
+  gauge('ecandle_info', 'Always 1; labels say which hub this is', ['peer_id', 'network', 'validator'], g => {
+    const s = status()
+    g.set({ peer_id: s.peerId, network: s.network, validator: String(s.validator) }, 1)
+  })
+  gauge('ecandle_uptime_seconds', 'Seconds since the hub started', [], g => { g.set(status().uptimeS) })
+  gauge('ecandle_reports_stored', 'Device reports held in this hub\'s store (all logs)', [], g => { g.set(status().reports) })
+  gauge('ecandle_peers', 'Connected libp2p peers', [], g => { g.set(status().peers) })
+  gauge('ecandle_log_head_seq', 'Seq of the last entry held of each hub\'s log', ['hub'], g => {
+    for (const [h, head] of Object.entries(status().heads)) g.set({ hub: h }, head.seq)
+  })
+  gauge('ecandle_last_decided_epoch', 'Last epoch this hub holds a decision (certificate) for; absent before the first', [], g => {
+    const e = status().lastEpoch
+    if (e !== null) g.set(e)
+  })
+  gauge('ecandle_ingest_pending_bytes', 'Bytes of entries held back until the entries before them arrive', [], g => { g.set(status().ingest.pending ?? 0) })
+  counter('ecandle_ingest_entries_total', 'Entries taken in from gossip, sync and our own log, by result (appended, duplicate)', ['result'], c => {
+    fromCounts(c, 'result', status().ingest, ['pending', 'evidence'])
+  })
+  counter('ecandle_evidence_total', 'Equivocation evidence stored since start', [], c => { c.inc(status().evidence) })
+  counter('ecandle_sync_total', 'Anti-entropy sync: rounds run, entries fetched, errors, requests served', ['event'], c => { fromCounts(c, 'event', status().sync) })
+  counter('ecandle_agreement_total', 'Agreement: epochs decided, certificates adopted, proposals made, invalid messages, evidence', ['event'], c => { fromCounts(c, 'event', status().agreement) })
+  counter('ecandle_hub_log_total', 'This hub\'s own log: reports stored, duplicate, refused, busy; entries written', ['event'], c => { fromCounts(c, 'event', status().log) })
+  counter('ecandle_gossip_messages_total', 'Gossip messages validated, by topic, result (accept, reject, ignore) and code', ['topic', 'result', 'code'], c => {
+    for (const [k, n] of Object.entries(status().gossip)) {
+      const [topic, result, code] = k.split(' ')
+      c.inc({ topic: labels[topic] ?? 'other', result: String(result).toLowerCase(), code: code ?? '' }, n)
+    }
+  })
+  counter('ecandle_device_link_total', 'Running totals of each device link (emulator, serial, mqtt), by stat; serial ports summed', ['link', 'stat'], c => {
+    for (const [link, stats] of Object.entries(status().deviceLinks ?? {})) {
+      for (const [stat, v] of flatten(stats)) if (!LINK_LEVELS.has(stat)) c.inc({ link, stat }, v)
+    }
+  })
+  gauge('ecandle_device_link_level', 'Levels of each device link: reports queued (emulator), ports open (serial)', ['link', 'stat'], g => {
+    for (const [link, stats] of Object.entries(status().deviceLinks ?? {})) {
+      for (const [stat, v] of flatten(stats)) if (LINK_LEVELS.has(stat)) g.set({ link, stat }, v)
+    }
+  })
+  gauge('ecandle_devices', 'Devices known to this hub\'s links, by whether their link is up', ['state'], g => {
+    const rows = hub.bridge?.devices() ?? []
+    const up = rows.filter(r => r.connected).length
+    g.set({ state: 'connected' }, up)
+    g.set({ state: 'disconnected' }, rows.length - up)
+  })
+
+  collectDefaultMetrics({ register: registry })
+  return registry
+}
+
+/**
+ * Numeric leaves of a link's stats as `a_b` names; arrays (one item per serial port) are summed,
+ * booleans count as 1/0, strings and `spec` are skipped.
+ */
+function flatten (v: unknown, prefix = '', out = new Map<string, number>()): Map<string, number> {
+  if (Array.isArray(v)) {
+    for (const item of v) flatten(item, prefix, out)
+  } else if (typeof v === 'object' && v !== null) {
+    for (const [k, x] of Object.entries(v)) if (k !== 'spec') flatten(x, prefix === '' ? k : `${prefix}_${k}`, out)
+  } else if ((typeof v === 'number' && Number.isFinite(v) && v >= 0) || typeof v === 'boolean') {
+    if (prefix !== '') out.set(prefix, (out.get(prefix) ?? 0) + Number(v))
+  }
+  return out
+}

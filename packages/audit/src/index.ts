@@ -1,0 +1,5 @@
+export * from './findings.js'
+export * from './peer.js'
+export * from './segment.js'
+export * from './audit.js'
+export * from './source.js'

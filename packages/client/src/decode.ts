@@ -1,0 +1,140 @@
+import { asReject, ProtocolError, reject, verifyCertificate, verifyEntry, verifyEvidence, type Network, type VerifiedCertificate } from '@ecandle/protocol'
+import { verifyAccountProof } from '@ecandle/tally'
+import type { CutItemJson, EntryJson, EpochSummary, RewardProofJson } from './api-types.js'
+
+/**
+ * Decoders for gossip messages: bytes in, plain JSON-friendly objects out, only after every
+ * stateless rule of docs/protocol.md §5 passed. Failures throw the protocol's ValidationError
+ * (`code` as in the docs, `action` REJECT or IGNORE), so an app can count them by code.
+ */
+
+/** An entry from the entries topic: the same shape as GET /logs/:hub items. */
+export type EntryMessage = EntryJson
+
+/** A certificate from the certificates topic, verified against the network's validators. */
+export interface CertificateMessage {
+  epoch: number
+  /** Hex sha256 of the decided value. */
+  valueId: string
+  /** Tally Merkle root the quorum signed: the root to check reward proofs against. */
+  root: string
+  /** Value id of the previous epoch's decision; null for the first. */
+  prev: string | null
+  round: number
+  /** Peer ids of the validators whose precommit signatures verified (at least a quorum). */
+  signers: string[]
+  /** Last entry of every hub's log counted up to this epoch, in validator order. */
+  cut: CutItemJson[]
+}
+
+/** An evidence object from the evidence topic: two conflicting objects signed by one key. */
+export interface EvidenceMessage {
+  /** Hex sha256 of the evidence bytes. */
+  id: string
+  kind: 'entry' | 'report' | 'vote'
+  /** Hub peer id or device id that equivocated. */
+  offender: string
+  /** seq (entry), counter (report) or epoch (vote). */
+  slot: number
+}
+
+/** A reward proven by a Merkle proof: amounts are exact bigints. */
+export interface VerifiedReward {
+  account: string
+  epoch: number
+  /** Earned in this epoch. */
+  amount: bigint
+  /** Earned over all epochs up to this one: what a payer compares with what it already paid. */
+  cumulative: bigint
+}
+
+function bytesOf (input: unknown, what: string): Uint8Array {
+  if (!(input instanceof Uint8Array)) throw reject(`${what}-encoding`, `${what}: expected bytes`)
+  return input
+}
+
+// Protocol decode errors become REJECTs with the protocol's codes; anything else is a bug and is rethrown.
+function verified<T> (fn: () => T): T {
+  try {
+    return fn()
+  } catch (err) {
+    if (err instanceof ProtocolError) throw asReject(err)
+    throw err
+  }
+}
+
+/**
+ * Verifies a signed log entry fully: size, canonical encoding, shape, a hub of the network, the hub's
+ * signature, its epoch stamp, every report's encoding, registered device of that hub, device
+ * signature, plausibility and counter order. `nowMs` (default: now) is only used for the `future` IGNORE.
+ */
+export function decodeEntryMessage (net: Network, bytes: Uint8Array, opts: { nowMs?: number } = {}): EntryMessage {
+  const e = verified(() => verifyEntry(net, bytesOf(bytes, 'entry'), opts.nowMs ?? Date.now()))
+  const p = e.payload
+  return {
+    id: e.id.toString(),
+    hub: p.hub,
+    seq: p.seq,
+    prev: p.prev?.toString() ?? null,
+    epoch: p.epoch,
+    time: p.time,
+    reports: e.reports.map(r => ({ id: r.id, ...r.report }))
+  }
+}
+
+function certificateJson (c: VerifiedCertificate): CertificateMessage {
+  const v = c.value
+  return {
+    epoch: v.epoch,
+    valueId: c.valueId,
+    root: v.root,
+    prev: v.prev,
+    round: c.round,
+    signers: [...c.signers],
+    cut: v.cut.map(x => ({ hub: x.hub, seq: x.seq, id: x.id?.toString() ?? null }))
+  }
+}
+
+/**
+ * Verifies an epoch certificate: shape, one cut item per validator, and more than 2/3 distinct
+ * validators' precommit signatures over its value. Does not check that it extends a decision you
+ * know (compare `prev` with the value id of the epoch before if you track the chain).
+ */
+export function decodeCertificateMessage (net: Network, bytes: Uint8Array): CertificateMessage {
+  return certificateJson(verified(() => verifyCertificate(net, bytesOf(bytes, 'certificate'))))
+}
+
+/**
+ * Verifies the certificate inside an API epoch summary (base64 `certificate`) and that every other
+ * field the hub served agrees with it. Throws ValidationError `summary-mismatch` if the hub's JSON
+ * says something its certificate does not.
+ */
+export function verifyEpochSummary (net: Network, summary: EpochSummary): CertificateMessage {
+  if (typeof summary?.certificate !== 'string') throw reject('certificate-encoding', 'epoch summary: no certificate')
+  const c = decodeCertificateMessage(net, new Uint8Array(Buffer.from(summary.certificate, 'base64')))
+  const same = c.epoch === summary.epoch && c.valueId === summary.valueId && c.root === summary.root && c.prev === summary.prev &&
+    c.round === summary.round && Array.isArray(summary.signers) && summary.signers.length === c.signers.length && c.signers.every((s, i) => summary.signers[i] === s) &&
+    Array.isArray(summary.cut) && summary.cut.length === c.cut.length && c.cut.every((x, i) => summary.cut[i]?.hub === x.hub && summary.cut[i]?.seq === x.seq && summary.cut[i]?.id === x.id)
+  if (!same) throw reject('summary-mismatch', `epoch summary ${String(summary.epoch)}: fields differ from its certificate (epoch ${c.epoch}, value ${c.valueId})`)
+  return c
+}
+
+/** Verifies evidence: both halves validly signed by one offender for one slot, and different. */
+export function decodeEvidenceMessage (net: Network, bytes: Uint8Array): EvidenceMessage {
+  const ev = verified(() => verifyEvidence(net, bytesOf(bytes, 'evidence')))
+  return { id: ev.id, kind: ev.kind, offender: ev.offender, slot: ev.slot }
+}
+
+const HEX = /^([0-9a-f]{2})+$/
+
+/**
+ * Checks a reward proof as GET /rewards serves it against `root` — pass the root of a certificate you
+ * verified, never `proof.root`. Returns the proven account leaf, or undefined when the proof does not
+ * hash to `root`, is malformed, or is not an account leaf. Never throws.
+ */
+export function verifyRewardProof (proof: RewardProofJson, root: string): VerifiedReward | undefined {
+  if (proof === null || typeof proof !== 'object' || typeof proof.leaf !== 'string' || !HEX.test(proof.leaf) || !Array.isArray(proof.path)) return undefined
+  const leaf = verifyAccountProof({ leaf: new Uint8Array(Buffer.from(proof.leaf, 'hex')), path: proof.path, root: String(proof.root) }, root)
+  if (leaf === undefined) return undefined
+  return { account: leaf.account, epoch: leaf.epoch, amount: leaf.amount, cumulative: leaf.cumulative }
+}

@@ -1,0 +1,8 @@
+export * from './topics.js'
+export * from './api-types.js'
+export * from './decode.js'
+export * from './subscribe.js'
+export * from './sse.js'
+export * from './http.js'
+export * from './sync.js'
+export { ValidationError, parseNetwork, type Network } from '@ecandle/protocol'
