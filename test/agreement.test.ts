@@ -6,6 +6,7 @@ import { decodeLeaf, encodeAccountLeaf, verifyAccountProof, verifyProof, type Le
 import { printTailsOnFailure, Testnet, waitFor, type EntryJson, type TestHub } from './lib/testnet.js'
 import { VoteWatch } from './lib/vote-watch.js'
 import type { EpochSummary } from '@ecandle/daemon'
+import type { RewardsJson } from '@ecandle/client'
 
 /**
  * Agreement across real hub processes: 4 validators, 5 s epochs, 2 s grace. One network runs
@@ -19,15 +20,6 @@ const EPOCH_MS = EPOCH_S * 1000
 
 /** GET /epochs item. */
 type EpochJson = EpochSummary
-
-interface RewardsJson {
-  account: string
-  epoch: number
-  root: string
-  epochAmount: string
-  cumulative: string
-  proof: { leaf: string, path: LeafProof['path'], root: string } | null
-}
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 const short = (s: string): string => s.slice(-6)

@@ -3,8 +3,9 @@ import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateSeed, peerIdFromPublicKey, signerFromSeed, verifyCertificate } from '@ecandle/protocol'
-import { verifyAccountProof, type LeafProof } from '@ecandle/tally'
+import { verifyAccountProof } from '@ecandle/tally'
 import type { EpochSummary, HubStatus } from '@ecandle/daemon'
+import type { PeerInfo as PeerJson, RewardsJson } from '@ecandle/client'
 import { EventTap, printTailsOnFailure, Testnet, waitFor, type EntryJson, type TestHub } from './lib/testnet.js'
 
 /**
@@ -16,17 +17,6 @@ import { EventTap, printTailsOnFailure, Testnet, waitFor, type EntryJson, type T
  */
 
 const EPOCH_S = 3
-
-interface RewardsJson {
-  account: string
-  epoch: number
-  root: string
-  epochAmount: string
-  cumulative: string
-  proof: { leaf: string, path: LeafProof['path'], root: string } | null
-}
-
-interface PeerJson { peerId: string, addrs: string[], validator: boolean, direction: string }
 
 /** Every route of the API, as OpenAPI paths. */
 const ROUTES: Array<[method: string, path: string]> = [

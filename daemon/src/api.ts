@@ -4,7 +4,8 @@ import swaggerUi from '@fastify/swagger-ui'
 import { timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
-import { decodeEntry, decodeReport, type DecodedEntry } from '@ecandle/protocol'
+import { entryJson } from '@ecandle/client'
+import { decodeEntry, decodeReport } from '@ecandle/protocol'
 import { setBlocked, type Hub } from './hub.js'
 import { epochSummary, explainDevice, rewards } from './agreement/queries.js'
 import { FIELD_HINTS, openapiInfo, schemas } from './api-schemas.js'
@@ -98,7 +99,10 @@ export async function startApi (hub: Hub, opts: { host: string, port: number, to
   app.get<{ Params: { hub: string }, Querystring: { from: number, limit: number } }>('/logs/:hub', { schema: schemas.logs }, async (req, reply) => {
     if (!hub.net.hubs.has(req.params.hub)) return await reply.code(404).send({ error: 'not-found', message: `no hub ${req.params.hub} in this network` })
     const entries = await hub.store.getEntries(req.params.hub, req.query.from, req.query.limit)
-    return entries.map(b => entryJson(decodeEntry(b)))
+    return entries.map(b => {
+      const e = decodeEntry(b)
+      return entryJson(e, e.payload.reports.map(decodeReport))
+    })
   })
 
   // One report by device and counter: where it is stored (404 if this hub does not hold it).
@@ -156,7 +160,7 @@ export async function startApi (hub: Hub, opts: { host: string, port: number, to
   })
 
   app.get<{ Params: { account: string }, Querystring: { epoch?: number } }>('/rewards/:account', { schema: schemas.rewards }, async (req, reply) => {
-    const r = await rewards(hub.net, hub.store, hub.agreement, req.params.account, req.query.epoch)
+    const r = await rewards(hub.agreement, req.params.account, req.query.epoch)
     return r ?? await reply.code(404).send({ error: 'not-found', message: req.query.epoch === undefined ? 'no decided epoch' : `epoch ${req.query.epoch} is not decided here` })
   })
 
@@ -242,18 +246,3 @@ function packageVersion (): string {
   }
 }
 
-export function entryJson (e: DecodedEntry): object {
-  const p = e.payload
-  return {
-    id: e.id.toString(),
-    hub: p.hub,
-    seq: p.seq,
-    prev: p.prev?.toString() ?? null,
-    epoch: p.epoch,
-    time: p.time,
-    reports: p.reports.map(r => {
-      const d = decodeReport(r)
-      return { id: d.id, ...d.report }
-    })
-  }
-}

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createNetwork, type ConfigFile, type CreatedNetwork, type CreateNetworkOptions, type HubStatus } from '@ecandle/daemon'
 import { parseNetwork, type Network } from '@ecandle/protocol'
+import type { EntryJson } from '@ecandle/client'
 
 /**
  * Multi-process test harness: a real network written by `createNetwork`, real hub processes
@@ -19,15 +20,7 @@ export const BIN = fileURLToPath(new URL('../../../daemon/dist/src/bin/ecandle.j
 export type Heads = HubStatus['heads']
 
 /** An entry as GET /logs/:hub returns it. */
-export interface EntryJson {
-  id: string
-  hub: string
-  seq: number
-  prev: string | null
-  epoch: number
-  time: number
-  reports: Array<{ id: string, device: string, counter: number, periodStart: number, periodEnd: number, energyMwh: number }>
-}
+export type { EntryJson }
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 

@@ -9,7 +9,8 @@ import { keys, readU64, Bucket, type Store } from '@ecandle/store'
 import type { Ingest, SyncService } from '@ecandle/sync'
 import { genesisState, tally, type TallyResult, type TallyState } from '@ecandle/tally'
 import type { Logger } from 'pino'
-import { fromJson, loadSegment, tallyDevices, tallyParams, toJson } from './segment.js'
+import { tallyDevices, tallyParams } from '@ecandle/audit'
+import { fromJson, loadSegment, toJson } from './segment.js'
 import { TallyServer } from './tally-server.js'
 
 export interface AgreementOptions {

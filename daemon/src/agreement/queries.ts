@@ -1,9 +1,10 @@
-import type { EpochSummary, EpochTotals } from '@ecandle/client'
+import { certificateJson, type EpochSummary, type EpochTotals, type RewardsJson } from '@ecandle/client'
 import { verifyCertificate, type Network } from '@ecandle/protocol'
 import { explain, proveAccount, tally, genesisState, type TallyResult } from '@ecandle/tally'
 import type { Store } from '@ecandle/store'
 import type { Agreement, EpochRecord } from './driver.js'
-import { loadSegment, tallyDevices, tallyParams } from './segment.js'
+import { tallyDevices, tallyParams } from '@ecandle/audit'
+import { loadSegment } from './segment.js'
 
 /** Read-side of agreement for the API and CLI: decided epochs, rewards with proofs, explanations. */
 export type { EpochSummary }
@@ -13,13 +14,7 @@ export async function epochSummary (net: Network, a: Agreement, epoch: number): 
   if (rec === undefined || bytes === undefined) return undefined
   const cert = verifyCertificate(net, bytes)
   return {
-    epoch,
-    valueId: rec.valueId,
-    root: rec.value.root,
-    prev: rec.value.prev,
-    round: cert.round,
-    signers: cert.signers,
-    cut: rec.value.cut.map(c => ({ hub: c.hub, seq: c.seq, id: c.id?.toString() ?? null })),
+    ...certificateJson(cert),
     totals: Object.fromEntries(Object.entries(rec.totals).map(([k, v]) => [k, String(v)])) as EpochTotals,
     certificate: Buffer.from(bytes).toString('base64')
   }
@@ -36,7 +31,7 @@ export async function recomputeEpoch (net: Network, store: Store, a: Agreement, 
 }
 
 /** An account's reward in a decided epoch, with its Merkle proof (from the record kept at decision time). */
-export async function rewards (net: Network, store: Store, a: Agreement, account: string, epoch?: number): Promise<object | undefined> {
+export async function rewards (a: Agreement, account: string, epoch?: number): Promise<RewardsJson | undefined> {
   const e = epoch ?? a.lastDecided?.epoch
   if (e === undefined) return undefined
   const rec = await a.record(e)

@@ -1,6 +1,6 @@
 import { CID, decodeEntry, decodeReport, type CutItem } from '@ecandle/protocol'
 import type { Store } from '@ecandle/store'
-import { segmentRows, tallyDevices, tallyParams } from '@ecandle/audit'
+import { segmentRows } from '@ecandle/audit'
 import type { SegmentReport } from '@ecandle/tally'
 
 /**
@@ -24,8 +24,6 @@ export async function loadSegment (store: Store, prev: readonly CutItem[] | null
   }
   return out
 }
-
-export { tallyDevices, tallyParams }
 
 // JSON with bigints, Maps, bytes and CIDs, for records kept in LevelDB (CIDs use their own {"/": …} form).
 export function toJson (x: unknown): string {

@@ -103,8 +103,9 @@ export class MemorySource implements AuditSource {
     const r = this.history.results[epoch]
     if (r === undefined) return undefined
     const i = leafIndex(r, 'a', account)
+    const tree = buildTree(r)
     // Through the wire encoding, as a hub would answer.
-    return decodeProofResponse(encodeProofResponse(i === undefined ? { leaf: null, path: [] } : { leaf: buildTree(r).leaves[i], path: buildTree(r).proof(i) }))
+    return decodeProofResponse(encodeProofResponse(i === undefined ? { leaf: null, path: [] } : { leaf: tree.leaves[i], path: tree.proof(i) }))
   }
 
   async leaves (epoch: number): Promise<Uint8Array[]> {

@@ -3,26 +3,12 @@
  * here so apps need not depend on the daemon. Ids are strings; amounts are decimal strings in the
  * API (exact at any size) and bigint once verified by this SDK.
  */
+import type { UsageReport } from '@ecandle/protocol'
 
 /** A device report inside an entry, as GET /logs and the entries topic decoder give it. */
-export interface ReportJson {
+export type ReportJson = UsageReport & {
   /** Hex sha256 of the signed report bytes. */
   id: string
-  device: string
-  counter: number
-  /** Unix s. */
-  periodStart: number
-  periodEnd: number
-  energyMwh: number
-  solarMwh: number
-  litS: number
-  batteryMv: number
-  /** State of charge, percent. */
-  soc: number
-  /** Tenths of °C. */
-  tempDeciC: number
-  /** Fault bit set. */
-  faults: number
 }
 
 /** A hub log entry (GET /logs/:hub items). */
@@ -127,15 +113,24 @@ export interface CutItemJson {
   id: string | null
 }
 
-/** GET /epochs items and GET /epochs/:e. */
-export interface EpochSummary {
+/** A verified certificate, as plain JSON (the certificates topic decoder; the core of an epoch summary). */
+export interface CertificateJson {
   epoch: number
+  /** Hex sha256 of the decided value. */
   valueId: string
+  /** Tally Merkle root the quorum signed: the root to check reward proofs against. */
   root: string
+  /** Value id of the previous epoch's decision; null for the first. */
   prev: string | null
   round: number
+  /** Peer ids of the validators whose precommit signatures verified (at least a quorum). */
   signers: string[]
+  /** Last entry of every hub's log counted up to this epoch, in validator order. */
   cut: CutItemJson[]
+}
+
+/** GET /epochs items and GET /epochs/:e. */
+export interface EpochSummary extends CertificateJson {
   totals: EpochTotals
   /** The certificate bytes, base64. Verify them; do not trust the other fields alone. */
   certificate: string

@@ -1,6 +1,6 @@
-import { asReject, ProtocolError, reject, verifyCertificate, verifyEntry, verifyEvidence, type Network, type VerifiedCertificate } from '@ecandle/protocol'
+import { asReject, ProtocolError, reject, verifyCertificate, verifyEntry, verifyEvidence, type DecodedEntry, type DecodedReport, type Network, type VerifiedCertificate } from '@ecandle/protocol'
 import { verifyAccountProof } from '@ecandle/tally'
-import type { CutItemJson, EntryJson, EpochSummary, RewardProofJson } from './api-types.js'
+import type { CertificateJson, EntryJson, EpochSummary, RewardProofJson } from './api-types.js'
 
 /**
  * Decoders for gossip messages: bytes in, plain JSON-friendly objects out, only after every
@@ -12,20 +12,7 @@ import type { CutItemJson, EntryJson, EpochSummary, RewardProofJson } from './ap
 export type EntryMessage = EntryJson
 
 /** A certificate from the certificates topic, verified against the network's validators. */
-export interface CertificateMessage {
-  epoch: number
-  /** Hex sha256 of the decided value. */
-  valueId: string
-  /** Tally Merkle root the quorum signed: the root to check reward proofs against. */
-  root: string
-  /** Value id of the previous epoch's decision; null for the first. */
-  prev: string | null
-  round: number
-  /** Peer ids of the validators whose precommit signatures verified (at least a quorum). */
-  signers: string[]
-  /** Last entry of every hub's log counted up to this epoch, in validator order. */
-  cut: CutItemJson[]
-}
+export type CertificateMessage = CertificateJson
 
 /** An evidence object from the evidence topic: two conflicting objects signed by one key. */
 export interface EvidenceMessage {
@@ -70,6 +57,11 @@ function verified<T> (fn: () => T): T {
  */
 export function decodeEntryMessage (net: Network, bytes: Uint8Array, opts: { nowMs?: number } = {}): EntryMessage {
   const e = verified(() => verifyEntry(net, bytesOf(bytes, 'entry'), opts.nowMs ?? Date.now()))
+  return entryJson(e, e.reports)
+}
+
+/** An entry as plain JSON, with its decoded reports (what GET /logs serves and the decoder returns). */
+export function entryJson (e: DecodedEntry, reports: readonly DecodedReport[]): EntryJson {
   const p = e.payload
   return {
     id: e.id.toString(),
@@ -78,11 +70,12 @@ export function decodeEntryMessage (net: Network, bytes: Uint8Array, opts: { now
     prev: p.prev?.toString() ?? null,
     epoch: p.epoch,
     time: p.time,
-    reports: e.reports.map(r => ({ id: r.id, ...r.report }))
+    reports: reports.map(r => ({ id: r.id, ...r.report }))
   }
 }
 
-function certificateJson (c: VerifiedCertificate): CertificateMessage {
+/** A verified certificate as plain JSON (the topic decoder and the API's epoch summaries). */
+export function certificateJson (c: VerifiedCertificate): CertificateJson {
   const v = c.value
   return {
     epoch: v.epoch,
