@@ -3,7 +3,7 @@ import { existsSync, openSync, closeSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseNetwork } from '@ecandle/protocol'
+import { epochOf, epochVoteAtMs, parseNetwork, type Network } from '@ecandle/protocol'
 import { CliError } from '../errors.js'
 import type { HubStatus } from '../hub.js'
 import { createNetwork } from './setup.js'
@@ -30,6 +30,7 @@ export async function runTestnet (o: TestnetOptions): Promise<void> {
     hubDirs = created.hubDirs
     process.stdout.write(`created a testnet of ${o.hubs} hubs × ${o.devicesPerHub} devices in ${o.dir}\n`)
   }
+  process.stdout.write(`starting ${hubDirs.length} hub processes on 127.0.0.1; each signs its emulated eCandles' reports into its own log, and every hub copies every log (logs: ${join(o.dir, 'hub-N', 'hub.log')})\n`)
   const children: ChildProcess[] = hubDirs.map(dir => {
     const fd = openSync(join(dir, 'hub.log'), 'a')
     const child = spawn(process.execPath, [BIN, 'daemon', '--data-dir', dir], { stdio: ['ignore', fd, fd] })
@@ -52,25 +53,57 @@ export async function runTestnet (o: TestnetOptions): Promise<void> {
     clearTimeout(kill)
     process.stdout.write('all hubs stopped\n')
   }
+  const net = parseNetwork(await readFile(networkPath, 'utf8'))
   const started = Date.now()
-  const timer = setInterval(() => { void summary(hubDirs, started).then(text => { if (!stopping) draw(text) }) }, 1000)
+  const screen = new Screen(process.stdout)
+  const timer = setInterval(() => { void summary(net, hubDirs, started).then(text => { if (!stopping) screen.draw(text) }) }, 1000)
   await new Promise<void>(resolve => {
     process.once('SIGINT', () => { void stop().then(resolve) })
     process.once('SIGTERM', () => { void stop().then(resolve) })
   })
 }
 
-let lastPlain = 0
-function draw (text: string): void {
-  if (process.stdout.isTTY) {
-    process.stdout.write('\x1b[2J\x1b[H' + text + '\n(Ctrl-C stops every hub)\n')
-  } else if (Date.now() - lastPlain >= 5000) {
-    lastPlain = Date.now()
-    process.stdout.write(text + '\n')
+/**
+ * The live summary: on a terminal it is redrawn in place (the cursor goes back up over the last
+ * drawing, which is then cleared), so the screen does not scroll; elsewhere (a pipe, a log file) it
+ * is printed as plain lines every 5 s.
+ */
+export class Screen {
+  private rows = 0
+  private lastPlain = 0
+  constructor (private readonly out: NodeJS.WriteStream) {}
+
+  draw (text: string): void {
+    if (this.out.isTTY) {
+      const lines = `${text}\n(Ctrl-C stops every hub)`.split('\n')
+      const width = Math.max(this.out.columns ?? 80, 1)
+      const up = this.rows > 0 ? `\x1b[${this.rows}A\r` : ''
+      // Every row is cleared as it is written: a shorter line leaves nothing of the longer one.
+      this.out.write(up + lines.map(l => `${l}\x1b[K`).join('\n') + '\n\x1b[J')
+      // Rows on the screen, counting lines the terminal wraps.
+      this.rows = lines.reduce((n, l) => n + Math.max(1, Math.ceil(l.length / width)), 0)
+    } else if (Date.now() - this.lastPlain >= 5000) {
+      this.lastPlain = Date.now()
+      this.out.write(text + '\n')
+    }
   }
 }
 
-async function summary (hubDirs: string[], started: number): Promise<string> {
+/** What the epoch clock means for a newcomer: which epoch runs, and when the next vote is due. */
+export function epochLine (net: Network, decidedOnAll: number, nowMs: number): string {
+  const { epochLengthS, gracePeriodS } = net.def
+  const current = epochOf(net, nowMs)
+  const next = decidedOnAll + 1
+  const voteIn = Math.ceil((epochVoteAtMs(net, next) - nowMs) / 1000)
+  const clock = `epoch ${Math.max(current, 0)} is running (epochs last ${epochLengthS} s)`
+  if (voteIn > 0) {
+    const when = decidedOnAll < 0 ? 'the first decision' : `the decision on epoch ${next}`
+    return `${clock}; ${when} comes when epoch ${next} has ended and its ${gracePeriodS} s grace has passed: votes start in ${voteIn} s`
+  }
+  return `${clock}; the hubs are voting on epoch ${next}${next < current - 1 ? ` (catching up on ${current - 1 - next} more)` : ''}`
+}
+
+async function summary (net: Network, hubDirs: string[], started: number): Promise<string> {
   const statuses = await Promise.all(hubDirs.map(async dir => {
     try {
       const res = await fetch(`${await apiUrl(dir)}/status`, { signal: AbortSignal.timeout(900) })
@@ -92,6 +125,7 @@ async function summary (hubDirs: string[], started: number): Promise<string> {
     `eCandle testnet — ${hubDirs.length} hubs — up ${t} s`,
     ...rows,
     `all hubs hold identical logs: ${agree ? 'yes' : 'not yet'}`,
-    `epochs decided on every hub: ${lastAll < 0 ? 'none yet' : `0 … ${lastAll}`}  (\`ecandle epochs --data-dir ${hubDirs[0]}\`)`
+    `epochs decided on every hub: ${lastAll < 0 ? 'none yet' : `0 … ${lastAll}`}  (\`ecandle epochs --data-dir ${hubDirs[0]}\`)`,
+    epochLine(net, lastAll, Date.now())
   ].join('\n')
 }
