@@ -79,7 +79,7 @@ class LiveEnergy {
   constructor (readonly net: Network) {
     // The network file names the hubs: community i is validator i (`hub-<i+1>`, as `ecandle testnet` numbers them).
     this.communities = net.def.validators.map((v, i) => {
-      const where = v.location === undefined ? '' : ` (${v.location.lat.toFixed(2)}, ${v.location.lon.toFixed(2)})`
+      const where = v.location === undefined ? '' : ` (${(v.location.latE6 / 1e6).toFixed(2)}, ${(v.location.lonE6 / 1e6).toFixed(2)})`
       return new Community(v.peerId, `hub-${i + 1} …${v.peerId.slice(-6)}${where}`)
     })
     for (const c of this.communities) this.byHub.set(c.hub, c)

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import {
-  contentId, decodeEntry, decodeReport, Domain, epochOf, generateSeed, limits, parseNetwork, peerIdFromPublicKey, signEntry,
+  contentId, decodeEntry, decodeReport, Domain, epochOf, generateSeed, limits, locationDegrees, parseNetwork, peerIdFromPublicKey, signEntry,
   signerFromSeed, signingBytes, toHex, verifyEntry
 } from '@ecandle/protocol'
 import { createEmulator } from '@ecandle/hardware-bridge'
@@ -43,7 +43,7 @@ export async function generate ({ hubs = 4, devicesPerHub = 250, periods = 103, 
     emissionPerEpoch: '1000000000',
     capexBps: 6000,
     deviceCapMwhPerEpoch: '1000000',
-    validators: peerIds.map((peerId, i) => ({ peerId, operator: operators[i], location: { lat: -1.29 + i, lon: 36.82 } })),
+    validators: peerIds.map((peerId, i) => ({ peerId, operator: operators[i], location: { latE6: -1_290_000 + i * 1_000_000, lonE6: 36_820_000 } })),
     devices: [],
     bootstrap: []
   }
@@ -62,7 +62,7 @@ export async function generate ({ hubs = 4, devicesPerHub = 250, periods = 103, 
   const reports = peerIds.map(() => [])
   for (let i = 0; i < hubs; i++) {
     let now = startMs
-    const emu = createEmulator({ devices: devices[i], location: def.validators[i].location, reportIntervalS, timers: false, now: () => now })
+    const emu = createEmulator({ devices: devices[i], location: locationDegrees(def.validators[i].location), reportIntervalS, timers: false, now: () => now })
     await emu.start({ now: () => now, submit: async (bytes) => { reports[i].push(bytes); return { status: 'stored' } } })
     for (let k = 0; k <= periods; k++) {
       now += intervalMs

@@ -1,6 +1,6 @@
 import { createEmulator, type Bridge, type DeviceKeyFile } from '@ecandle/hardware-bridge'
 import { createHubNode, Gossip, type HubNode } from '@ecandle/net'
-import { fromHex, peerIdFromPublicKey, signerFromSeed, topics, type Network, type Signer } from '@ecandle/protocol'
+import { fromHex, locationDegrees, peerIdFromPublicKey, signerFromSeed, topics, type Network, type Signer } from '@ecandle/protocol'
 import { Store } from '@ecandle/store'
 import { Ingest, SyncService } from '@ecandle/sync'
 import { EventEmitter } from 'node:events'
@@ -94,11 +94,13 @@ export class Hub {
       const links: NamedBridge[] = []
       if (this.deviceKeys !== undefined && this.config.emulator !== undefined) {
         const mine = this.deviceKeys.devices.filter(d => net.devices.get(d.id)?.info.hub === this.peerId)
+        const where = net.hubs.get(this.peerId)?.info.location
         links.push({
           name: 'emulator',
           bridge: createEmulator({
             devices: mine.map(d => ({ id: d.id, seed: fromHex(d.seed, `device ${d.id} seed`, 32), ratedWhPerDay: d.ratedWhPerDay })),
-            location: net.hubs.get(this.peerId)?.info.location,
+            // The sun model is local, not consensus: floating-point degrees are fine here.
+            location: where === undefined ? undefined : locationDegrees(where),
             reportIntervalS: this.config.emulator.reportIntervalS,
             logger: this.log.child({ component: 'emulator' })
           })

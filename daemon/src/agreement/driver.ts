@@ -1,8 +1,8 @@
 import { Tendermint, type InputMessage, type Output, type PersistentState, type VoteMsg } from '@ecandle/consensus'
 import { Gossip, request, serve, peerIdFromString, type HubNode } from '@ecandle/net'
 import {
-  decodeCanonical, decodeEntry, encode, encodeCertificate, encodeEvidence, epochOf, epochVoteAtMs, expectBytes, expectMap, expectUint,
-  ignore, protocols, reject, signConsensus, topics, valueIdOf, verifyCertificate, verifyConsensus, ProtocolError, ValidationError,
+  decodeCanonical, decodeEntry, encode, encodeBundle, encodeCertificate, encodeEvidence, epochOf, epochVoteAtMs, expectBytes, expectMap, expectUint,
+  ignore, protocols, reject, signConsensus, topics, valueIdOf, verifyBundle, verifyCertificate, ProtocolError, ValidationError,
   type CutItem, type EpochValue, type Network, type Signer, type VerifiedCertificate, type VerifiedConsensus
 } from '@ecandle/protocol'
 import { keys, readU64, Bucket, type Store } from '@ecandle/store'
@@ -47,7 +47,6 @@ export interface EpochRecord {
   next: TallyState
 }
 
-const MAX_BUNDLE_BYTES = 128 * 1024
 const MAX_FUTURE_MESSAGES = 2048
 const MAX_CANDIDATE_EPOCHS = 64
 
@@ -276,20 +275,10 @@ export class Agreement {
   // ---- messages ----
 
   private async onBundle (data: Uint8Array, from: string): Promise<void> {
-    const msgs = decodeBundle(data)
-    let valid = 0
-    for (const bytes of msgs) {
-      let m: VerifiedConsensus
-      try {
-        m = verifyConsensus(this.net, bytes)
-      } catch (err) {
-        if (err instanceof ValidationError) { this.log.debug({ from, code: err.code }, 'bad consensus message'); continue }
-        throw err
-      }
-      valid++
-      this.spawn(async () => { await this.route(m) })
-    }
-    if (valid === 0) throw reject('no-valid-message', 'consensus bundle holds no valid message')
+    // REJECTs a malformed bundle or one with no valid message; bad messages beside good ones are only logged.
+    const b = verifyBundle(this.net, data)
+    for (const err of b.invalid) this.log.debug({ from, code: err.code }, 'bad consensus message')
+    for (const m of b.valid) this.spawn(async () => { await this.route(m) })
   }
 
   private async route (m: VerifiedConsensus): Promise<void> {
@@ -384,7 +373,7 @@ export class Agreement {
     // Recent messages only: a bundle stays small; a timestamp makes each bundle a new gossip message.
     const msgs = cur.own.slice(-12)
     cur.sentAt = this.now()
-    await this.gossip.publish(topics.consensus(this.net.id), encode({ at: this.now(), msgs }))
+    await this.gossip.publish(topics.consensus(this.net.id), encodeBundle({ at: this.now(), msgs }))
   }
 
   // ---- decisions and certificates ----
@@ -525,19 +514,6 @@ export class Agreement {
 
 function certOrder (c: VerifiedCertificate): string {
   return String(c.round).padStart(8, '0') + ':' + c.signatures.map(([i]) => String(i).padStart(4, '0')).join(',')
-}
-
-function decodeBundle (data: Uint8Array): Uint8Array[] {
-  if (data.byteLength > MAX_BUNDLE_BYTES) throw reject('bundle-size', `consensus bundle of ${data.byteLength} bytes`)
-  try {
-    const m = expectMap(decodeCanonical(data, 'bundle'), 'bundle', ['at', 'msgs'])
-    expectUint(m.at, 'bundle.at')
-    if (!Array.isArray(m.msgs) || m.msgs.length === 0 || m.msgs.length > 32) throw new ProtocolError('shape', 'bundle.msgs: 1..32 messages')
-    return m.msgs.map((x, i) => expectBytes(x, `bundle.msgs[${i}]`, 64 * 1024))
-  } catch (err) {
-    if (err instanceof ProtocolError) throw reject(`bundle-${err.code}`, err.message)
-    throw err
-  }
 }
 
 /** Persisted state: our own messages come back with their signatures (bytes), values with CIDs. */

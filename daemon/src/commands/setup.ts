@@ -24,12 +24,13 @@ export async function initHubDir (dir: string, opts: { networkPath: string, list
   return peerIdFromPublicKey(signerFromSeed(seed).publicKey)
 }
 
-/** Community hub places: the emulator shapes sunlight by them. */
+/** Community hub places (integer micro-degrees, as the network file holds them): the emulator shapes sunlight by them. */
 const PLACES = [
-  { name: 'Nairobi', lat: -1.29, lon: 36.82 }, { name: 'Lagos', lat: 6.52, lon: 3.38 }, { name: 'Lima', lat: -12.05, lon: -77.04 },
-  { name: 'Kampala', lat: 0.35, lon: 32.58 }, { name: 'Bogota', lat: 4.71, lon: -74.07 }, { name: 'Accra', lat: 5.6, lon: -0.19 },
-  { name: 'Quito', lat: -0.18, lon: -78.47 }, { name: 'Dar es Salaam', lat: -6.79, lon: 39.21 }, { name: 'Guatemala', lat: 14.63, lon: -90.51 },
-  { name: 'Kinshasa', lat: -4.32, lon: 15.31 }
+  { name: 'Nairobi', latE6: -1_290_000, lonE6: 36_820_000 }, { name: 'Lagos', latE6: 6_520_000, lonE6: 3_380_000 },
+  { name: 'Lima', latE6: -12_050_000, lonE6: -77_040_000 }, { name: 'Kampala', latE6: 350_000, lonE6: 32_580_000 },
+  { name: 'Bogota', latE6: 4_710_000, lonE6: -74_070_000 }, { name: 'Accra', latE6: 5_600_000, lonE6: -190_000 },
+  { name: 'Quito', latE6: -180_000, lonE6: -78_470_000 }, { name: 'Dar es Salaam', latE6: -6_790_000, lonE6: 39_210_000 },
+  { name: 'Guatemala', latE6: 14_630_000, lonE6: -90_510_000 }, { name: 'Kinshasa', latE6: -4_320_000, lonE6: 15_310_000 }
 ]
 
 export interface CreateNetworkOptions {
@@ -77,7 +78,7 @@ export async function createNetwork (o: CreateNetworkOptions): Promise<CreatedNe
     emissionPerEpoch: '1000000000',
     capexBps: 6000,
     deviceCapMwhPerEpoch: '1000000',
-    validators: peerIds.map((peerId, i) => ({ peerId, operator: operators[i].account, location: { lat: PLACES[i % PLACES.length].lat, lon: PLACES[i % PLACES.length].lon } })),
+    validators: peerIds.map((peerId, i) => ({ peerId, operator: operators[i].account, location: { latE6: PLACES[i % PLACES.length].latE6, lonE6: PLACES[i % PLACES.length].lonE6 } })),
     devices: [],
     bootstrap: peerIds.map((id, i) => `/ip4/${host}/tcp/${ports[i]}/p2p/${id}`)
   }

@@ -1,7 +1,7 @@
 import { CID } from 'multiformats/cid'
 import { decodeCanonical, encode, expectBytes, expectMap, expectString, expectUint, isPlainObject } from './cbor.js'
 import { Domain, sha256, toHex, verifySignature, type Signer } from './crypto.js'
-import { asReject, ProtocolError, reject } from './errors.js'
+import { asReject, ProtocolError, reject, ValidationError } from './errors.js'
 import type { Network } from './network.js'
 
 /**
@@ -84,7 +84,8 @@ export function signConsensus (net: Network, signer: Signer, p: ConsensusPayload
 
 export interface VerifiedConsensus { bytes: Uint8Array, payload: ConsensusPayload, signature: Uint8Array, body: Uint8Array }
 
-const MAX_CONSENSUS_BYTES = 64 * 1024
+/** A signed consensus message, envelope included. */
+export const MAX_CONSENSUS_BYTES = 64 * 1024
 
 /** Decodes and verifies a consensus message: shape, known validator, signature. REJECT otherwise. */
 export function verifyConsensus (net: Network, bytes: Uint8Array): VerifiedConsensus {
@@ -120,6 +121,69 @@ export function verifyConsensus (net: Network, bytes: Uint8Array): VerifiedConse
   if (hub === undefined) throw reject('unknown-validator', `consensus: ${payload.from.slice(0, 60)} is not a validator`)
   if (!verifySignature(hub.publicKey, voteDomain(net.id), body, signature)) throw reject('vote-signature', `consensus: bad signature of ${payload.from}`)
   return { bytes, payload, signature, body }
+}
+
+// ---- bundles: the gossip payload of the consensus topic ----
+
+export const MAX_BUNDLE_BYTES = 128 * 1024
+export const MAX_BUNDLE_MESSAGES = 32
+
+export interface Bundle {
+  /** Unix ms when sent: a re-sent bundle is a new gossip message (gossipsub drops byte-identical ones). */
+  at: number
+  /** Signed consensus messages, each as its own signed bytes. */
+  msgs: Uint8Array[]
+}
+
+/**
+ * `{ at, msgs: [bytes, …] }`: every message travels as a byte string holding exactly the bytes its
+ * sender signed (never as an embedded map), so it is verified, stored and forwarded without re-encoding.
+ */
+export function encodeBundle (b: Bundle): Uint8Array {
+  if (b.msgs.length === 0 || b.msgs.length > MAX_BUNDLE_MESSAGES) throw new ProtocolError('shape', `bundle: 1..${MAX_BUNDLE_MESSAGES} messages`)
+  return encode({ at: b.at, msgs: b.msgs })
+}
+
+/** Decodes a bundle (shape and bounds; the messages are not verified). REJECT `bundle-*` otherwise. */
+export function decodeBundle (bytes: Uint8Array): Bundle {
+  try {
+    if (bytes.byteLength > MAX_BUNDLE_BYTES) throw new ProtocolError('size', `consensus bundle: ${bytes.byteLength} bytes > ${MAX_BUNDLE_BYTES}`)
+    const m = expectMap(decodeCanonical(bytes, 'bundle'), 'bundle', ['at', 'msgs'])
+    const at = expectUint(m.at, 'bundle.at')
+    if (!Array.isArray(m.msgs) || m.msgs.length === 0 || m.msgs.length > MAX_BUNDLE_MESSAGES) throw new ProtocolError('shape', `bundle.msgs: expected 1..${MAX_BUNDLE_MESSAGES} messages`)
+    return { at, msgs: m.msgs.map((x, i) => expectBytes(x, `bundle.msgs[${i}]`, MAX_CONSENSUS_BYTES)) }
+  } catch (err) {
+    if (err instanceof ProtocolError) throw reject(`bundle-${err.code}`, err.message)
+    throw err
+  }
+}
+
+export interface VerifiedBundle {
+  at: number
+  /** The messages that verified, in bundle order. */
+  valid: VerifiedConsensus[]
+  /** Why each other message failed. */
+  invalid: ValidationError[]
+}
+
+/**
+ * A bundle and each of its messages. One bad message does not spoil the others (a bundle repeats a
+ * sender's recent messages); a bundle with no valid message at all is REJECTed (`no-valid-message`).
+ */
+export function verifyBundle (net: Network, bytes: Uint8Array): VerifiedBundle {
+  const b = decodeBundle(bytes)
+  const valid: VerifiedConsensus[] = []
+  const invalid: ValidationError[] = []
+  for (const m of b.msgs) {
+    try {
+      valid.push(verifyConsensus(net, m))
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err
+      invalid.push(err)
+    }
+  }
+  if (valid.length === 0) throw reject('no-valid-message', 'consensus bundle holds no valid message')
+  return { at: b.at, valid, invalid }
 }
 
 // ---- certificates: a decided value and more than 2/3 of the validators' precommit signatures ----

@@ -8,12 +8,15 @@ import { ProtocolError } from './errors.js'
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
 
-/** Domain tags: a signature for one kind of object can never be replayed as another. */
+/**
+ * Domain tags: a signature for one kind of object can never be replayed as another. Hub signatures
+ * (`entry`, `vote`) are made under the tag followed by `/<network-id>` (`entryDomain`, `voteDomain`),
+ * so they never verify on another network. Evidence is not signed: both halves carry signatures.
+ */
 export const Domain = {
   report: 'ecandle/report/1',
   entry: 'ecandle/entry/1',
-  vote: 'ecandle/vote/1',
-  evidence: 'ecandle/evidence/1'
+  vote: 'ecandle/vote/1'
 } as const
 
 export interface Signer {

@@ -11,8 +11,25 @@ export interface ValidatorInfo {
   peerId: string
   /** Operator account (hex Ed25519 public key). */
   operator: string
-  /** Where the hub is; the emulator shapes sunlight by it. Optional. */
-  location?: { lat: number, lon: number }
+  /** Where the hub is, in integer micro-degrees; the emulator shapes sunlight by it. Optional. */
+  location?: Location
+}
+
+/**
+ * A place in integer micro-degrees (1e-6°, about 11 cm): exact in every language, and it fits a
+ * signed 32-bit integer. Floats are never part of the network id (two encoders may disagree on
+ * them), so `{ lat, lon }` in degrees is refused; `locationDegrees` converts for local use.
+ */
+export interface Location {
+  /** Latitude × 10^6, −90 000 000 … 90 000 000. */
+  latE6: number
+  /** Longitude × 10^6, −180 000 000 … 180 000 000. */
+  lonE6: number
+}
+
+/** Degrees (floating point) of a location, for what is not consensus-critical (the emulator's sun). */
+export function locationDegrees (l: Location): { lat: number, lon: number } {
+  return { lat: l.latE6 / 1e6, lon: l.lonE6 / 1e6 }
 }
 
 export interface DeviceInfo {
@@ -87,6 +104,18 @@ function peer (v: unknown, path: string): string {
   return v
 }
 
+function location (v: unknown, path: string): Location {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(path, 'expected { "latE6": integer, "lonE6": integer } (micro-degrees)')
+  const l = v as Record<string, unknown>
+  // The form of older releases: degrees as JSON numbers. Say how to write it now, with the values.
+  if ('lat' in l || 'lon' in l) {
+    const e6 = (x: unknown): string => typeof x === 'number' && Number.isFinite(x) ? String(Math.round(x * 1e6)) : '…'
+    fail(path, `{ lat, lon } in degrees is no longer accepted (no floats in the network id); write integer micro-degrees { "latE6": ${e6(l.lat)}, "lonE6": ${e6(l.lon)} }`)
+  }
+  for (const k of Object.keys(l)) if (k !== 'latE6' && k !== 'lonE6') fail(`${path}.${k}`, 'unknown field (expected latE6, lonE6)')
+  return { latE6: int(l.latE6, `${path}.latE6`, -90_000_000, 90_000_000), lonE6: int(l.lonE6, `${path}.lonE6`, -180_000_000, 180_000_000) }
+}
+
 /** Parses and validates a network definition (a JSON text or an already parsed object). */
 export function parseNetwork (input: string | unknown): Network {
   let raw: unknown = input
@@ -123,11 +152,7 @@ export function parseNetwork (input: string | unknown): Network {
     if (typeof v !== 'object' || v === null) fail(path, 'expected an object')
     for (const k of Object.keys(v)) if (!['peerId', 'operator', 'location'].includes(k)) fail(`${path}.${k}`, 'unknown field')
     const info: ValidatorInfo = { peerId: peer(v.peerId, `${path}.peerId`), operator: str(v.operator, `${path}.operator`, HEX32_RE, '64 lowercase hex characters') }
-    if (v.location !== undefined) {
-      const { lat, lon } = v.location ?? {}
-      if (typeof lat !== 'number' || !(lat >= -90 && lat <= 90) || typeof lon !== 'number' || !(lon >= -180 && lon <= 180)) fail(`${path}.location`, 'expected { lat: -90..90, lon: -180..180 }')
-      info.location = { lat, lon }
-    }
+    if (v.location !== undefined) info.location = location(v.location, `${path}.location`)
     if (hubs.has(info.peerId)) fail(`${path}.peerId`, 'duplicate validator')
     hubs.set(info.peerId, { index: i, publicKey: publicKeyFromPeerId(info.peerId), info })
     def.validators.push(info)

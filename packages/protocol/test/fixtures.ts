@@ -54,7 +54,7 @@ export function definition (): NetworkDefinition {
     capexBps: 6000,
     deviceCapMwhPerEpoch: '50000',
     validators: [
-      { peerId: HUB_A, operator: toHex(signers.operatorA.publicKey), location: { lat: 52.52, lon: 13.405 } },
+      { peerId: HUB_A, operator: toHex(signers.operatorA.publicKey), location: { latE6: 52_520_000, lonE6: 13_405_000 } },
       { peerId: HUB_B, operator: toHex(signers.operatorB.publicKey) }
     ],
     devices: [
@@ -192,6 +192,13 @@ export function expectProtocolError (fn: () => unknown, code: string, messagePar
   assert.equal(caught.code, code, caught.message)
   if (messagePart !== undefined) assert.ok(caught.message.includes(messagePart), `message ${JSON.stringify(caught.message)} lacks ${JSON.stringify(messagePart)}`)
   return caught
+}
+
+/** How many non-integer numbers (CBOR floats) a decoded value holds. */
+export function floatsIn (v: unknown): number {
+  if (typeof v === 'number') return Number.isInteger(v) ? 0 : 1
+  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return 0
+  return Object.values(v).reduce((s: number, x) => s + floatsIn(x), 0)
 }
 
 export const hex = (b: Uint8Array): string => toHex(b)

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import {
-  epochOf, epochStartMs, epochVoteAtMs, networkId, parseNetwork, peerIdFromPublicKey, publicKeyFromPeerId, ProtocolError,
+  decodeCanonical, encode, epochOf, epochStartMs, epochVoteAtMs, locationDegrees, networkId, parseNetwork, peerIdFromPublicKey, publicKeyFromPeerId, toHex, ProtocolError,
   type NetworkDefinition
 } from '../src/index.js'
-import { DEV_A, GENESIS, HUB_A, HUB_B, definition, expectProtocolError, net, signers } from './fixtures.js'
+import { DEV_A, GENESIS, HUB_A, HUB_B, definition, expectProtocolError, floatsIn, net, signers } from './fixtures.js'
 
 type Def = Record<string, any>
 const mutate = (f: (d: Def) => void): Def => {
@@ -48,10 +48,16 @@ const FIELD_ERRORS: Array<[string, (d: Def) => void, string]> = [
   ['validator peerId with an extra leading "1"', d => { d.validators[1].peerId = '1' + d.validators[1].peerId }, 'validators[1].peerId:'],
   ['validator operator uppercase hex', d => { d.validators[1].operator = d.validators[1].operator.toUpperCase() }, 'validators[1].operator:'],
   ['validator operator short', d => { d.validators[1].operator = 'ab' }, 'validators[1].operator:'],
-  ['validator location lat out of range', d => { d.validators[0].location = { lat: 91, lon: 0 } }, 'validators[0].location:'],
-  ['validator location lon out of range', d => { d.validators[0].location = { lat: 0, lon: -180.5 } }, 'validators[0].location:'],
-  ['validator location not numbers', d => { d.validators[0].location = { lat: '52', lon: '13' } }, 'validators[0].location:'],
+  ['validator location latE6 out of range', d => { d.validators[0].location = { latE6: 90_000_001, lonE6: 0 } }, 'validators[0].location.latE6:'],
+  ['validator location lonE6 out of range', d => { d.validators[0].location = { latE6: 0, lonE6: -180_000_001 } }, 'validators[0].location.lonE6:'],
+  ['validator location latE6 fractional', d => { d.validators[0].location = { latE6: 52_520_000.5, lonE6: 0 } }, 'validators[0].location.latE6:'],
+  ['validator location as strings', d => { d.validators[0].location = { latE6: '52520000', lonE6: '13405000' } }, 'validators[0].location.latE6:'],
+  ['validator location lonE6 missing', d => { d.validators[0].location = { latE6: 0 } }, 'validators[0].location.lonE6:'],
+  ['validator location unknown field', d => { d.validators[0].location.alt = 30 }, 'validators[0].location.alt: unknown field'],
   ['validator location null', d => { d.validators[0].location = null }, 'validators[0].location:'],
+  ['validator location an array', d => { d.validators[0].location = [52520000, 13405000] }, 'validators[0].location:'],
+  ['validator location in float degrees (the old form)', d => { d.validators[0].location = { lat: 52.52, lon: 13.405 } }, 'validators[0].location: { lat, lon } in degrees is no longer accepted'],
+  ['validator location in integer degrees (the old form)', d => { d.validators[0].location = { lat: 6, lon: 3 } }, 'validators[0].location: { lat, lon } in degrees is no longer accepted'],
   ['duplicate validator', d => { d.validators[1].peerId = d.validators[0].peerId }, 'validators[1].peerId: duplicate validator'],
   ['devices missing', d => { delete d.devices }, 'devices:'],
   ['devices not an array', d => { d.devices = 'none' }, 'devices:'],
@@ -108,11 +114,29 @@ describe('parseNetwork', () => {
   }
 
   it('rejects a location with NaN or infinite coordinates (object input)', () => {
-    for (const loc of [{ lat: NaN, lon: 0 }, { lat: 0, lon: NaN }, { lat: Infinity, lon: 0 }]) {
+    for (const loc of [{ latE6: NaN, lonE6: 0 }, { latE6: 0, lonE6: NaN }, { latE6: Infinity, lonE6: 0 }, { lat: NaN, lon: 0 }]) {
       const d = mutate(() => {})
       d.validators[0].location = loc
       expectProtocolError(() => parseNetwork(d), 'network', 'validators[0].location')
     }
+  })
+
+  it('refuses the old float form in one line that names the field and gives the new form with its values', () => {
+    const text = JSON.stringify(mutate(d => { d.validators[0].location = { lat: 52.52, lon: 13.405 } }))
+    const e = expectProtocolError(() => parseNetwork(text), 'network')
+    assert.equal(e.message, 'network definition: validators[0].location: { lat, lon } in degrees is no longer accepted (no floats in the network id); ' +
+      'write integer micro-degrees { "latE6": 52520000, "lonE6": 13405000 }')
+    assert.ok(!e.message.includes('\n'))
+    // Written as told, it is the vector network's location.
+    assert.deepEqual(parseNetwork(mutate(d => { d.validators[0].location = { latE6: 52520000, lonE6: 13405000 } })).def, definition())
+  })
+
+  it('the network id input holds integers only: a location is encoded as CBOR integers, never floats', () => {
+    const { bootstrap: _b, ...rules } = net.def
+    const bytes = encode(rules)
+    assert.equal(floatsIn(decodeCanonical(bytes, 'id input')), 0)
+    assert.ok(toHex(bytes).includes(toHex(encode({ latE6: 52_520_000, lonE6: 13_405_000 }))), 'location as { latE6, lonE6 } integers')
+    assert.deepEqual(locationDegrees(net.def.validators[0].location!), { lat: 52.52, lon: 13.405 })
   })
 
   it('rejects text that is not JSON and roots that are not objects', () => {
@@ -131,7 +155,7 @@ describe('parseNetwork', () => {
       const changes: Array<(d: Def) => void> = [
         d => { d.name += 'x' }, d => { d.genesisTime += 1 }, d => { d.epochLengthS += 1 }, d => { d.gracePeriodS += 1 },
         d => { d.emissionPerEpoch = '1000000000001' }, d => { d.capexBps += 1 }, d => { d.deviceCapMwhPerEpoch = '50001' },
-        d => { d.validators.reverse() }, d => { d.validators[0].location.lat = 52.53 }, d => { delete d.validators[0].location },
+        d => { d.validators.reverse() }, d => { d.validators[0].location.latE6 += 1 }, d => { delete d.validators[0].location },
         d => { d.devices[0].ratedWhPerDay += 1 }, d => { d.devices.reverse() }, d => { d.devices.pop() },
         d => { d.devices[0].opex = d.devices[0].capex }
       ]
@@ -142,7 +166,7 @@ describe('parseNetwork', () => {
 
     it('networkId(def) equals parse(def).id and is the committed value of the fixture', () => {
       assert.equal(networkId(definition() as NetworkDefinition), net.id)
-      assert.equal(net.id, '44ed695f10849480650381945b0d6397')
+      assert.equal(net.id, 'd9e3f9fbf1390871916c61203f8c4409')
     })
   })
 

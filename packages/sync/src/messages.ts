@@ -3,14 +3,23 @@ import {
 } from '@ecandle/protocol'
 
 /**
- * Sync wire messages (DAG-CBOR, each in one length-prefixed frame):
- * heads:   request {}                       → one frame { heads: [{ hub, seq, id }] }
+ * Sync wire messages (DAG-CBOR, each in one length-prefixed frame; docs/protocol.md §8):
+ * heads:   request {}                       → one frame { heads: [{ hub, seq, id }] }, sorted by hub
  * entries: request { hub, from, limit }     → up to `limit` frames, each one signed entry's bytes
+ * A request that does not decode (not canonical DAG-CBOR, another shape) is refused: the server
+ * resets the stream without a frame.
  */
 export interface HeadInfo { hub: string, seq: number, id: CID }
 
+/** The heads request is the empty map (one byte, 0xa0); anything else is a malformed request. */
+export function decodeHeadsRequest (bytes: Uint8Array): void {
+  expectMap(decodeCanonical(bytes, 'heads request'), 'heads request', [])
+}
+
+/** Heads sorted by hub (bytewise, as LevelDB keeps them), so every hub with the same logs sends the same frame. */
 export function encodeHeadsResponse (heads: ReadonlyMap<string, Head>): Uint8Array {
-  return encode({ heads: [...heads].map(([hub, h]) => ({ hub, seq: h.seq, id: h.id })) })
+  const hubs = [...heads.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+  return encode({ heads: hubs.map(hub => { const h = heads.get(hub)!; return { hub, seq: h.seq, id: h.id } }) })
 }
 
 export function decodeHeadsResponse (bytes: Uint8Array, maxHubs: number): HeadInfo[] {

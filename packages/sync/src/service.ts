@@ -2,7 +2,7 @@ import { serve, request, peerIdFromString, multiaddr, type HubNode } from '@ecan
 import { encode, limits, protocols, ProtocolError, ValidationError, type Network } from '@ecandle/protocol'
 import type { Store } from '@ecandle/store'
 import type { Ingest, IngestLogger } from './ingest.js'
-import { decodeEntriesRequest, decodeHeadsResponse, encodeEntriesRequest, encodeHeadsResponse } from './messages.js'
+import { decodeEntriesRequest, decodeHeadsRequest, decodeHeadsResponse, encodeEntriesRequest, encodeHeadsResponse } from './messages.js'
 
 export interface SyncOptions {
   /** Anti-entropy period. */
@@ -40,7 +40,9 @@ export class SyncService {
   async start (): Promise<void> {
     this.stopped = false
     const serveOpts = { maxRequestBytes: limits.maxRequestBytes, timeoutMs: this.opts.requestTimeoutMs, maxInboundStreams: 16 }
-    await serve(this.node, protocols.heads(this.net.id), () => {
+    await serve(this.node, protocols.heads(this.net.id), (req) => {
+      // A malformed request is refused (the stream is reset), never answered as if it were `{}`.
+      decodeHeadsRequest(req)
       this.counts.served++
       return [encodeHeadsResponse(this.store.heads())]
     }, { ...serveOpts, maxResponseBytes: 64 * 1024 }, this.log)
