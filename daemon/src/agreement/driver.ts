@@ -372,6 +372,8 @@ export class Agreement {
   private async publishOwn (cur: NonNullable<Agreement['current']>): Promise<void> {
     // Recent messages only: a bundle stays small; a timestamp makes each bundle a new gossip message.
     const msgs = cur.own.slice(-12)
+    // Nothing signed yet this epoch: an empty bundle would only be REJECTed by every peer.
+    if (msgs.length === 0) return
     cur.sentAt = this.now()
     await this.gossip.publish(topics.consensus(this.net.id), encodeBundle({ at: this.now(), msgs }))
   }

@@ -5,7 +5,7 @@ import {
   encodeEvidence, encodeReportPayload, encodeValue, entryDomain, limits, MAX_BUNDLE_BYTES, MAX_BUNDLE_MESSAGES, MAX_CERTIFICATE_BYTES,
   MAX_CONSENSUS_BYTES, parseCid, parseNetwork, peerIdFromPublicKey, protocols, quorumOf, sha256, signConsensus, signEntry, signerFromSeed,
   signingBytes, signReport, toHex, topics, valueIdOf, verifyBundle, verifyCertificate, verifyConsensus, verifyEntry, verifyEvidence,
-  verifyReport, voteDomain, type ConsensusPayload, type EpochValue, type Network, type UsageReport
+  verifyReport, voteDomain, ProtocolError, type ConsensusPayload, type EpochValue, type Network, type UsageReport
 } from '../src/index.js'
 import { expectProtocolError, expectValidation, floatsIn, unhex } from './fixtures.js'
 import { buildVectors, VECTORS_FILE } from './vectors-lib.js'
@@ -257,6 +257,9 @@ describe('test vectors (vectors/protocol-v1.json)', () => {
         }
       }
       for (const v of V.consensus.invalidBundles) expectValidation(() => verifyBundle(net, unhex(v.bytesHex)), v.action, v.code)
+      // A hub never sends what its peers would REJECT.
+      assert.throws(() => encodeBundle({ at: 1, msgs: [] }), ProtocolError)
+      assert.throws(() => encodeBundle({ at: 1, msgs: Array.from({ length: MAX_BUNDLE_MESSAGES + 1 }, () => new Uint8Array(1)) }), ProtocolError)
     })
 
     it('certificates: canonical bytes from the precommits, verified; variants accepted or REJECTed', () => {
