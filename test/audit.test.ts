@@ -5,7 +5,7 @@ import { readHubKey, type EpochSummary } from '@ecandle/daemon'
 import {
   decodeCanonical, decodeEntry, encode, encodeCertificate, encodeConsensusPayload, signEntry, signerFromSeed, valueIdOf, verifyCertificate, voteDomain, type EpochValue
 } from '@ecandle/protocol'
-import { decodeProofResponse, decodeTallyRequest, encodeProofResponse } from '@ecandle/sync'
+import { decodeProofResponse, decodeTallyRequest, encodeProofResponse } from '@ecandle/wire'
 import { decodeLeaf, encodeAccountLeaf } from '@ecandle/tally'
 import { TamperProxy } from './lib/tamper-proxy.js'
 import { printTailsOnFailure, runCli, Testnet, waitFor } from './lib/testnet.js'

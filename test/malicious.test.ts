@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createHubNode, multiaddr, peerIdFromString, request, serve, type HubNode } from '@ecandle/net'
+import { createHubNode, multiaddr, peerIdFromString, type HubNode } from '@ecandle/net'
+import { request, serve } from '@ecandle/wire'
 import {
   CID, encode, encodeEvidence, epochOf, fromHex, generateSeed, limits, peerIdFromPublicKey, protocols, signEntry, signerFromSeed,
   signReport, topics, type EntryPayload, type Signer, type UsageReport

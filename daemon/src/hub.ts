@@ -73,7 +73,7 @@ export class Hub {
       },
       onGap: (_hub, _from, peer) => { this.sync.requestSync(peer) }
     })
-    this.sync = new SyncService(this.node, net, this.store, this.ingest, this.log, {
+    this.sync = new SyncService({ node: this.node, net, store: this.store, ingest: this.ingest, logger: this.log }, {
       intervalMs: this.config.syncIntervalMs, requestTimeoutMs: 10_000, concurrency: 2
     })
     this.gossip.subscribe(topics.entries(net.id), async (data, from) => { await this.ingest.accept(data, from) })

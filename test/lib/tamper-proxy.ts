@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { createHubNode, multiaddr, request, serve, type HubNode } from '@ecandle/net'
-import { limits, MAX_CERTIFICATE_BYTES, protocols, type Network } from '@ecandle/protocol'
-import { MAX_TALLY_FRAME_BYTES } from '@ecandle/sync'
+import { createHubNode, multiaddr, type HubNode } from '@ecandle/net'
+import type { Network } from '@ecandle/protocol'
+import { request, serve, wireProtocols } from '@ecandle/wire'
 import type { PeerId } from '@libp2p/interface'
 
 export type ProxiedProtocol = 'heads' | 'entries' | 'certificates' | 'tally'
@@ -26,20 +26,18 @@ export class TamperProxy {
     const node = await createHubNode({ seed: randomBytes(32), networkId: net.id, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [] })
     const conn = await node.dial(multiaddr(upstreamAddr), { signal: AbortSignal.timeout(10_000) })
     const proxy = new TamperProxy(node, conn.remotePeer)
-    const sizes: Record<ProxiedProtocol, [string, number, number]> = {
-      heads: [protocols.heads(net.id), 64 * 1024, 1],
-      entries: [protocols.entries(net.id), limits.maxEntryBytes, limits.maxEntriesPerRequest],
-      certificates: [protocols.certificates(net.id), MAX_CERTIFICATE_BYTES, 64],
-      tally: [protocols.tally(net.id), MAX_TALLY_FRAME_BYTES, 4096]
-    }
-    for (const [name, [protocol, maxBytes, maxFrames]] of Object.entries(sizes) as Array<[ProxiedProtocol, [string, number, number]]>) {
+    for (const p of Object.values(wireProtocols)) {
+      const name: ProxiedProtocol = p.id
+      const protocol = p.name(net.id)
+      // Raw frames both ways (a tampered frame need not decode); the limits are the protocol's own.
       await serve(node, protocol, async function * (req) {
-        for await (const f of request(node, proxy.upstream, protocol, req, { maxResponseBytes: maxBytes, maxFrames, signal: AbortSignal.timeout(20_000) })) {
+        const maxFrames = (p.maxFrames as (r: unknown) => number)(p.decodeRequest(req))
+        for await (const f of request(node, proxy.upstream, protocol, req, { maxResponseBytes: p.maxFrameBytes, maxFrames, signal: AbortSignal.timeout(20_000) })) {
           const out = proxy.tamper(name, req, f)
           if (out !== f) proxy.changed[name]++
           yield out
         }
-      }, { maxRequestBytes: 1024, maxResponseBytes: maxBytes, timeoutMs: 30_000, maxInboundStreams: 8 }, quiet)
+      }, { maxRequestBytes: p.maxRequestBytes, maxResponseBytes: p.maxFrameBytes, timeoutMs: 30_000, maxInboundStreams: 8 }, quiet)
     }
     return proxy
   }

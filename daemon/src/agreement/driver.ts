@@ -1,8 +1,9 @@
 import { Tendermint, type InputMessage, type Output, type PersistentState, type VoteMsg } from '@ecandle/consensus'
-import { Gossip, request, serve, peerIdFromString, type HubNode } from '@ecandle/net'
+import { Gossip, peerIdFromString, type HubNode } from '@ecandle/net'
+import { certificatesProtocol, fetchCertificatePage, handle, type Served } from '@ecandle/wire'
 import {
-  decodeCanonical, decodeEntry, encode, encodeBundle, encodeCertificate, encodeEvidence, epochOf, epochVoteAtMs, expectBytes, expectMap, expectUint,
-  ignore, protocols, reject, signConsensus, topics, valueIdOf, verifyBundle, verifyCertificate, ProtocolError, ValidationError,
+  decodeCanonical, decodeEntry, encodeBundle, encodeCertificate, encodeEvidence, epochOf, epochVoteAtMs, expectBytes, expectMap,
+  ignore, reject, signConsensus, topics, valueIdOf, verifyBundle, verifyCertificate, ProtocolError, ValidationError,
   type CutItem, type EpochValue, type Network, type Signer, type VerifiedCertificate, type VerifiedConsensus
 } from '@ecandle/protocol'
 import { keys, readU64, Bucket, type Store } from '@ecandle/store'
@@ -62,6 +63,7 @@ export class Agreement {
   private readonly future = new Map<number, VerifiedConsensus[]>()
   private futureCount = 0
   private timer?: NodeJS.Timeout
+  private served?: Served
   private catchingUp = false
   private busy: Promise<void> = Promise.resolve()
   private readonly tallies = new Map<string, TallyResult>() // valueId -> tally (current epoch only)
@@ -107,8 +109,7 @@ export class Agreement {
     }
     this.gossip.subscribe(topics.consensus(this.net.id), async (data, from) => { await this.onBundle(data, from) })
     this.gossip.subscribe(topics.certificates(this.net.id), async (data, from) => { await this.onCertificate(data, from) })
-    await serve(this.node, protocols.certificates(this.net.id), (req) => this.serveCertificates(req),
-      { maxRequestBytes: 256, maxResponseBytes: 256 * 1024, timeoutMs: 10_000, maxInboundStreams: 8 }, this.log)
+    this.served = await handle(this.node, this.net.id, certificatesProtocol, (r) => this.serveCertificates(r), { logger: this.log })
     await this.tallyServer.start()
     this.timer = setInterval(() => { this.tick() }, this.opts.tickMs)
     this.timer.unref()
@@ -118,7 +119,7 @@ export class Agreement {
     clearInterval(this.timer)
     this.dropInstance()
     await this.busy.catch(() => {})
-    await this.node.unhandle(protocols.certificates(this.net.id)).catch(() => {})
+    await this.served?.close()
     await this.tallyServer.stop()
   }
 
@@ -470,10 +471,7 @@ export class Agreement {
     if (had === undefined || (had.valueId === cert.valueId && certOrder(cert) < certOrder(had))) this.candidates.set(e, cert)
   }
 
-  private async * serveCertificates (req: Uint8Array): AsyncGenerator<Uint8Array> {
-    const m = expectMap(decodeCanonical(req, 'certificates request'), 'certificates request', ['from', 'limit'])
-    const from = expectUint(m.from, 'from')
-    const limit = Math.min(expectUint(m.limit, 'limit'), 64)
+  private async * serveCertificates ({ from, limit }: { from: number, limit: number }): AsyncGenerator<Uint8Array> {
     for await (const [, v] of this.store.iterate(Bucket.certificate, { gte: keys.certificate(from), limit })) yield v
   }
 
@@ -483,10 +481,9 @@ export class Agreement {
     this.catchingUp = true
     try {
       for (const peer of this.node.getPeers()) {
-        const signal = AbortSignal.timeout(10_000)
-        const certs: Uint8Array[] = []
+        let certs: Uint8Array[]
         try {
-          for await (const f of request(this.node, peer, protocols.certificates(this.net.id), encode({ from: this.nextEpoch, limit: 64 }), { maxResponseBytes: 256 * 1024, maxFrames: 64, signal })) certs.push(f)
+          certs = await fetchCertificatePage(this.node, peer, this.net.id, { from: this.nextEpoch })
         } catch (err: any) {
           this.log.debug({ peer: peer.toString(), err: String(err?.message ?? err) }, 'certificate sync failed')
           continue

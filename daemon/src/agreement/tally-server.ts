@@ -1,6 +1,6 @@
-import { serve, type HubNode } from '@ecandle/net'
-import { protocols, type Network } from '@ecandle/protocol'
-import { decodeTallyRequest, encodeLeavesFrame, encodeProofResponse, encodeTallyRequest, LEAVES_PER_FRAME, MAX_TALLY_FRAME_BYTES } from '@ecandle/sync'
+import type { HubNode } from '@ecandle/net'
+import type { Network } from '@ecandle/protocol'
+import { handle, LEAVES_PER_FRAME, tallyProtocol, type Served, type TallyFrame, type TallyRequest } from '@ecandle/wire'
 import { buildTree, leafIndex, type TreeParts } from '@ecandle/tally'
 import type { Logger } from 'pino'
 import type { EpochRecord } from './driver.js'
@@ -15,6 +15,7 @@ const CACHED_TREES = 8
  */
 export class TallyServer {
   private readonly trees = new Map<number, TreeParts>()
+  private served?: Served
   readonly counts = { proofs: 0, leafSets: 0 }
 
   constructor (
@@ -25,16 +26,11 @@ export class TallyServer {
   ) {}
 
   async start (): Promise<void> {
-    await serve(this.node, protocols.tally(this.net.id), (req) => this.answer(req), {
-      maxRequestBytes: encodeTallyRequest({ epoch: Number.MAX_SAFE_INTEGER, account: 'f'.repeat(64) }).byteLength,
-      maxResponseBytes: MAX_TALLY_FRAME_BYTES,
-      timeoutMs: 30_000,
-      maxInboundStreams: 4
-    }, this.log)
+    this.served = await handle(this.node, this.net.id, tallyProtocol, (r) => this.answer(r), { logger: this.log })
   }
 
   async stop (): Promise<void> {
-    await this.node.unhandle(protocols.tally(this.net.id)).catch(() => {})
+    await this.served?.close()
   }
 
   private async parts (epoch: number): Promise<TreeParts | undefined> {
@@ -48,18 +44,17 @@ export class TallyServer {
     return parts
   }
 
-  private async * answer (req: Uint8Array): AsyncGenerator<Uint8Array> {
-    const r = decodeTallyRequest(req)
+  private async * answer (r: TallyRequest): AsyncGenerator<TallyFrame> {
     const parts = await this.parts(r.epoch)
     if (parts === undefined) return
     const tree = buildTree(parts)
     if (r.account !== null) {
       this.counts.proofs++
       const i = leafIndex(parts, 'a', r.account)
-      yield encodeProofResponse(i === undefined ? { leaf: null, path: [] } : { leaf: tree.leaves[i], path: tree.proof(i) })
+      yield { proof: i === undefined ? { leaf: null, path: [] } : { leaf: tree.leaves[i], path: tree.proof(i) } }
       return
     }
     this.counts.leafSets++
-    for (let i = 0; i < tree.leaves.length; i += LEAVES_PER_FRAME) yield encodeLeavesFrame(tree.leaves.slice(i, i + LEAVES_PER_FRAME))
+    for (let i = 0; i < tree.leaves.length; i += LEAVES_PER_FRAME) yield { leaves: tree.leaves.slice(i, i + LEAVES_PER_FRAME) }
   }
 }

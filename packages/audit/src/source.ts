@@ -1,4 +1,4 @@
-import type { ProofResponse } from '@ecandle/sync'
+import type { ProofResponse } from '@ecandle/wire'
 
 /**
  * Where an auditor gets its data: a hub over libp2p (AuditPeer), or anything else that answers

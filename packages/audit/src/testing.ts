@@ -4,12 +4,12 @@
  * timed) without hub processes.
  */
 import {
-  decodeCanonical, decodeEntry, decodeReport, encodeCertificate, limits, MAX_CERTIFICATE_BYTES, protocols, encodeConsensusPayload, epochOf, signEntry, signReport, valueIdOf, voteDomain, type CutItem, type EpochValue, type Network, type Signer
+  decodeEntry, decodeReport, encodeCertificate, encodeConsensusPayload, epochOf, signEntry, signReport, valueIdOf, voteDomain, type CutItem, type EpochValue, type Network, type Signer
 } from '@ecandle/protocol'
-import { serve, type HubNode } from '@ecandle/net'
+import type { HubNode } from '@ecandle/net'
 import {
-  decodeEntriesRequest, decodeProofResponse, decodeTallyRequest, encodeLeavesFrame, encodeProofResponse, LEAVES_PER_FRAME, MAX_TALLY_FRAME_BYTES, type ProofResponse
-} from '@ecandle/sync'
+  certificatesProtocol, decodeProofResponse, encodeProofResponse, entriesProtocol, handle, LEAVES_PER_FRAME, tallyProtocol, type ProofResponse, type TallyFrame
+} from '@ecandle/wire'
 import { buildTree, genesisState, leafIndex, tally, type SegmentReport, type TallyResult } from '@ecandle/tally'
 import { segmentRows, tallyDevices, tallyParams } from './segment.js'
 import type { AuditSource } from './source.js'
@@ -121,24 +121,16 @@ export class MemorySource implements AuditSource {
 export async function serveHistory (node: HubNode, history: History): Promise<void> {
   const net = history.net
   const src = new MemorySource(history)
-  const quiet = { debug: () => {} }
-  const opts = { maxRequestBytes: 1024, timeoutMs: 60_000, maxInboundStreams: 8 }
-  await serve(node, protocols.certificates(net.id), (req) => {
-    const m = decodeCanonical<{ from: number, limit: number }>(req, 'certificates request')
-    return history.certs.slice(m.from, m.from + Math.min(m.limit, 64))
-  }, { ...opts, maxResponseBytes: MAX_CERTIFICATE_BYTES }, quiet)
-  await serve(node, protocols.entries(net.id), (req) => {
-    const r = decodeEntriesRequest(req)
-    return src.entries(r.hub, r.from, r.from + r.limit - 1)
-  }, { ...opts, maxResponseBytes: limits.maxEntryBytes }, quiet)
-  await serve(node, protocols.tally(net.id), async function * (req) {
-    const r = decodeTallyRequest(req)
+  const opts = { logger: { debug: () => {} }, timeoutMs: 60_000 }
+  await handle(node, net.id, certificatesProtocol, (r) => history.certs.slice(r.from, r.from + r.limit), opts)
+  await handle(node, net.id, entriesProtocol, (r) => src.entries(r.hub, r.from, r.from + r.limit - 1), opts)
+  await handle(node, net.id, tallyProtocol, async function * (r): AsyncGenerator<TallyFrame> {
     if (history.results[r.epoch] === undefined) return
     if (r.account !== null) {
-      yield encodeProofResponse((await src.proof(r.epoch, r.account))!)
+      yield { proof: (await src.proof(r.epoch, r.account))! }
       return
     }
     const leaves = await src.leaves(r.epoch)
-    for (let i = 0; i < leaves.length; i += LEAVES_PER_FRAME) yield encodeLeavesFrame(leaves.slice(i, i + LEAVES_PER_FRAME))
-  }, { ...opts, maxResponseBytes: MAX_TALLY_FRAME_BYTES }, quiet)
+    for (let i = 0; i < leaves.length; i += LEAVES_PER_FRAME) yield { leaves: leaves.slice(i, i + LEAVES_PER_FRAME) }
+  }, opts)
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { decodeEntry, encode, encodeCertificate, encodeConsensusPayload, valueIdOf, verifyCertificate, voteDomain } from '@ecandle/protocol'
 import { fixture } from '@ecandle/protocol/testing'
-import { decodeLeavesFrame, decodeProofResponse, decodeTallyRequest, encodeLeavesFrame, encodeProofResponse, encodeTallyRequest } from '@ecandle/sync'
+import { decodeLeavesFrame, decodeProofResponse, decodeTallyRequest, encodeLeavesFrame, encodeProofResponse, encodeTallyRequest } from '@ecandle/wire'
 import { decodeLeaf, encodeAccountLeaf, merkleRoot } from '@ecandle/tally'
 import { Auditor, type Finding } from '../src/index.js'
 import { buildHistory, MemorySource, type History } from '../src/testing.js'

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
-import { decodeCanonical, ProtocolError, ValidationError } from '@ecandle/protocol'
-import { fetchCertificates, fetchEntries, networkProtocols, readFrames, type StreamLike } from '../src/index.js'
+import { decodeCanonical, ValidationError } from '@ecandle/protocol'
+import { fetchCertificates, fetchEntries, networkProtocols, type StreamLike } from '../src/index.js'
 import { decidedEpoch, flip, log, net } from './fixtures.js'
 
 const varint = (n: number): number[] => { const o: number[] = []; while (n >= 0x80) { o.push((n & 0x7f) | 0x80); n >>>= 7 } o.push(n); return o }
@@ -9,12 +9,6 @@ const concat = (...parts: Uint8Array[]): Uint8Array => Uint8Array.from(parts.fla
 
 async function * chunks (bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < bytes.byteLength; i += size) yield bytes.slice(i, i + size)
-}
-
-async function collect (it: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {
-  const out: Uint8Array[] = []
-  for await (const x of it) out.push(x)
-  return out
 }
 
 /** A node whose every stream answers with `response` bytes and records the request. */
@@ -36,22 +30,6 @@ function fakeNode (response: Uint8Array): { node: { dialProtocol: (peer: string,
 }
 
 describe('sync protocols', () => {
-  const big = new Uint8Array(300).fill(7) // a two-byte length prefix
-  const small = Uint8Array.from([1, 2, 3])
-
-  it('readFrames reassembles length-prefixed frames from chunks of any size', async () => {
-    const bytes = concat(frame(small), frame(big), frame(new Uint8Array(0)), frame(small))
-    for (const size of [1, 2, 3, 7, 301, 10_000]) {
-      assert.deepEqual(await collect(readFrames(chunks(bytes, size), 1000, 10)), [small, big, new Uint8Array(0), small], `chunks of ${size}`)
-    }
-  })
-
-  it('readFrames is bounded and strict: oversize frame, too many frames, a stream cut inside a frame', async () => {
-    await assert.rejects(collect(readFrames(chunks(frame(big), 50), 299, 10)), ProtocolError)
-    await assert.rejects(collect(readFrames(chunks(concat(frame(small), frame(small)), 50), 10, 1)), /more than 1 frames/)
-    await assert.rejects(collect(readFrames(chunks(frame(big).subarray(0, 100), 50), 1000, 10)), /ended inside a frame/)
-  })
-
   it('fetchCertificates sends { from, limit } on the certificates protocol and verifies every frame', async () => {
     const d = decidedEpoch()
     const { node, asked } = fakeNode(frame(d.certificate))

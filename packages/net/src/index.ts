@@ -1,5 +1,4 @@
 export * from './node.js'
 export * from './gossip.js'
-export * from './streams.js'
 export { peerIdFromString } from '@libp2p/peer-id'
 export { multiaddr } from '@multiformats/multiaddr'

@@ -1,71 +1,89 @@
-import { serve, request, peerIdFromString, multiaddr, type HubNode } from '@ecandle/net'
-import { encode, limits, protocols, ProtocolError, ValidationError, type Network } from '@ecandle/protocol'
+import type { AbortOptions, Startable } from '@libp2p/interface'
+import { peerIdFromString, multiaddr, type HubNode } from '@ecandle/net'
+import { ValidationError, type Network } from '@ecandle/protocol'
 import type { Store } from '@ecandle/store'
+import { entriesOf, entriesProtocol, fetchHeads, handle, headsProtocol, type Served } from '@ecandle/wire'
 import type { Ingest, IngestLogger } from './ingest.js'
-import { decodeEntriesRequest, decodeHeadsRequest, decodeHeadsResponse, encodeEntriesRequest, encodeHeadsResponse } from './messages.js'
 
-export interface SyncOptions {
-  /** Anti-entropy period. */
-  intervalMs: number
-  /** Deadline of one request/response exchange. */
-  requestTimeoutMs: number
-  /** Peers synced at once. */
-  concurrency: number
+export interface SyncComponents {
+  node: HubNode
+  net: Network
+  store: Store
+  ingest: Ingest
+  logger: IngestLogger
 }
 
-export const defaultSyncOptions: SyncOptions = { intervalMs: 3000, requestTimeoutMs: 10_000, concurrency: 2 }
+export interface SyncInit {
+  /** Anti-entropy period. */
+  intervalMs?: number
+  /** Deadline of one request/response exchange (one page), ours and our answers'. */
+  requestTimeoutMs?: number
+  /** Peers synced at once. */
+  concurrency?: number
+}
+
+export const defaultSyncOptions: Required<SyncInit> = { intervalMs: 3000, requestTimeoutMs: 10_000, concurrency: 2 }
 
 /**
  * Repair path: serves `heads` and `entries`, and every few seconds (and at once on a gap)
  * compares heads with connected peers and fetches what it lacks. Gossip is the fast path;
  * this is what makes every hub converge to the same logs once connected.
+ *
+ * A component: `stop` aborts (through the signal it owns) every exchange in flight, ours and the
+ * answers we are serving, and resolves only once they have all ended.
  */
-export class SyncService {
+export class SyncService implements Startable {
   private timer?: NodeJS.Timeout
   private readonly busy = new Set<string>()
   private readonly urgent = new Set<string>()
-  private running = 0
+  private readonly running = new Set<Promise<unknown>>()
+  private readonly opts: Required<SyncInit>
+  private served: Served[] = []
+  private shutdown = new AbortController()
   private stopped = true
   readonly counts = { rounds: 0, fetched: 0, errors: 0, served: 0 }
 
-  constructor (
-    private readonly node: HubNode,
-    private readonly net: Network,
-    private readonly store: Store,
-    private readonly ingest: Ingest,
-    private readonly log: IngestLogger,
-    private readonly opts: SyncOptions = defaultSyncOptions
-  ) {}
+  constructor (private readonly components: SyncComponents, init: SyncInit = {}) {
+    this.opts = { ...defaultSyncOptions, ...init }
+  }
+
+  isStarted (): boolean { return !this.stopped }
 
   async start (): Promise<void> {
+    if (!this.stopped) return
+    const { node, net, store } = this.components
+    this.shutdown = new AbortController()
     this.stopped = false
-    const serveOpts = { maxRequestBytes: limits.maxRequestBytes, timeoutMs: this.opts.requestTimeoutMs, maxInboundStreams: 16 }
-    await serve(this.node, protocols.heads(this.net.id), (req) => {
-      // A malformed request is refused (the stream is reset), never answered as if it were `{}`.
-      decodeHeadsRequest(req)
-      this.counts.served++
-      return [encodeHeadsResponse(this.store.heads())]
-    }, { ...serveOpts, maxResponseBytes: 64 * 1024 }, this.log)
-    await serve(this.node, protocols.entries(this.net.id), (req) => this.serveEntries(req), { ...serveOpts, maxResponseBytes: limits.maxEntryBytes }, this.log)
+    const o = { logger: this.components.logger, signal: this.shutdown.signal, timeoutMs: this.opts.requestTimeoutMs }
+    this.served = [
+      await handle(node, net.id, headsProtocol, () => {
+        this.counts.served++
+        return [[...store.heads()].map(([hub, h]) => ({ hub, seq: h.seq, id: h.id }))]
+      }, o),
+      await handle(node, net.id, entriesProtocol, (r) => this.serveEntries(r), o)
+    ]
     this.timer = setInterval(() => { this.round() }, this.opts.intervalMs)
     this.timer.unref()
   }
 
   async stop (): Promise<void> {
+    if (this.stopped) return
     this.stopped = true
     clearInterval(this.timer)
-    await this.node.unhandle([protocols.heads(this.net.id), protocols.entries(this.net.id)]).catch(() => {})
+    this.shutdown.abort(new Error('sync stopped'))
+    await Promise.all(this.served.map(async s => { await s.close() }))
+    this.served = []
+    await Promise.allSettled([...this.running])
   }
 
-  private async * serveEntries (req: Uint8Array): AsyncGenerator<Uint8Array> {
-    const r = decodeEntriesRequest(req)
+  private async * serveEntries (r: { hub: string, from: number, limit: number }): AsyncGenerator<Uint8Array> {
     this.counts.served++
-    yield * await this.store.getEntries(r.hub, r.from, r.limit)
+    yield * await this.components.store.getEntries(r.hub, r.from, r.limit)
   }
 
-  /** Sync with `peer` soon (a gap was seen in something it sent). */
+  /** Sync with `peer` soon (a gap was seen in something it sent, or entries it has are awaited). */
   requestSync (peer: string): void {
-    if (this.stopped || peer === this.node.peerId.toString()) return
+    if (this.stopped || peer === this.components.node.peerId.toString()) return
     this.urgent.add(peer)
     queueMicrotask(() => { this.round(true) })
   }
@@ -77,81 +95,83 @@ export class SyncService {
       this.counts.rounds++
       this.keepConnected()
     }
-    const peers = urgentOnly ? [...this.urgent] : this.node.getPeers().map(p => p.toString())
+    const peers = urgentOnly ? [...this.urgent] : this.components.node.getPeers().map(p => p.toString())
     for (const peer of peers) {
-      if (this.running >= this.opts.concurrency) break
+      if (this.busy.size >= this.opts.concurrency) break
       if (this.busy.has(peer)) continue
       this.urgent.delete(peer)
       this.busy.add(peer)
-      this.running++
-      void this.syncWith(peer).catch((err: any) => {
+      this.track(this.syncWith(peer).catch((err: any) => {
+        if (this.stopped) return
         this.counts.errors++
-        this.log.debug({ peer, err: String(err?.message ?? err) }, 'sync failed')
+        this.components.logger.debug({ peer, err: String(err?.message ?? err) }, 'sync failed')
       }).finally(() => {
         this.busy.delete(peer)
-        this.running--
-      })
+        // Asked for while busy (or over the concurrency): served now rather than at the next round.
+        if (this.urgent.size > 0) queueMicrotask(() => { this.round(true) })
+      }))
     }
   }
 
+  private track (p: Promise<unknown>): void {
+    this.running.add(p)
+    void p.finally(() => { this.running.delete(p) })
+  }
+
+  /** Call options of one exchange: the caller's signal and our stop, and a deadline per page. */
+  private callOptions (opts: AbortOptions): { signal: AbortSignal, timeoutMs: number } {
+    const signal = opts.signal === undefined ? this.shutdown.signal : AbortSignal.any([opts.signal, this.shutdown.signal])
+    return { signal, timeoutMs: this.opts.requestTimeoutMs }
+  }
+
   /** Compares heads with one peer and fetches every entry it has that we lack. */
-  async syncWith (peerStr: string): Promise<number> {
+  async syncWith (peerStr: string, opts: AbortOptions = {}): Promise<number> {
+    const { node, net, store, ingest } = this.components
     const peer = peerIdFromString(peerStr)
-    const signal = AbortSignal.timeout(this.opts.requestTimeoutMs)
-    let headsFrame: Uint8Array | undefined
-    for await (const f of request(this.node, peer, protocols.heads(this.net.id), encode({}), { maxResponseBytes: 64 * 1024, maxFrames: 1, signal })) headsFrame = f
-    if (headsFrame === undefined) throw new ProtocolError('sync', 'heads: empty response')
+    const o = this.callOptions(opts)
     let fetched = 0
-    for (const h of decodeHeadsResponse(headsFrame, this.net.hubs.size)) {
-      if (!this.net.hubs.has(h.hub)) continue
-      const ours = this.store.head(h.hub)?.seq ?? 0
+    for (const h of await fetchHeads(node, peer, net.id, o)) {
+      if (!net.hubs.has(h.hub)) continue
+      const ours = store.head(h.hub)?.seq ?? 0
       if (h.seq > ours) {
-        fetched += await this.fetch(peer, h.hub, ours + 1, h.seq)
-      } else if ((await this.ingest.idAt(h.hub, h.seq)) !== h.id.toString()) {
+        fetched += await this.fetch(peer, h.hub, ours + 1, h.seq, o)
+      } else if ((await ingest.idAt(h.hub, h.seq)) !== h.id.toString()) {
         // Same seq, another id: fetch theirs so ingest can keep the equivocation as evidence.
-        await this.fetch(peer, h.hub, h.seq, h.seq)
+        await this.fetch(peer, h.hub, h.seq, h.seq, o)
       }
     }
     return fetched
   }
 
-  private async fetch (peer: ReturnType<typeof peerIdFromString>, hub: string, from: number, to: number): Promise<number> {
+  private async fetch (peer: ReturnType<typeof peerIdFromString>, hub: string, from: number, to: number, o: { signal: AbortSignal, timeoutMs: number }): Promise<number> {
     let fetched = 0
-    let next = from
-    while (next <= to && !this.stopped) {
-      const limit = Math.min(limits.maxEntriesPerRequest, to - next + 1)
-      const signal = AbortSignal.timeout(this.opts.requestTimeoutMs)
-      let got = 0
-      for await (const bytes of request(this.node, peer, protocols.entries(this.net.id), encodeEntriesRequest({ hub, from: next, limit }), { maxResponseBytes: limits.maxEntryBytes, maxFrames: limit, signal })) {
-        got++
-        try {
-          await this.ingest.accept(bytes, peer.toString())
-          fetched++
-          this.counts.fetched++
-        } catch (err) {
-          if (!(err instanceof ValidationError)) throw err
-          if (err.action === 'REJECT') {
-            // A peer serving provably bad entries: stop trusting this exchange.
-            this.log.warn({ peer: peer.toString(), hub, code: err.code, err: err.message }, 'sync: peer served a bad entry')
-            return fetched
-          }
-          // duplicate/equivocation/gap: keep going; a gap means the peer skipped, so stop this hub.
-          if (err.code === 'gap' || err.code === 'fork') return fetched
+    for await (const bytes of entriesOf(this.components.node, peer, this.components.net.id, { hub, from, to }, o)) {
+      try {
+        await this.components.ingest.accept(bytes, peer.toString())
+        fetched++
+        this.counts.fetched++
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err
+        if (err.action === 'REJECT') {
+          // A peer serving provably bad entries: stop trusting this exchange.
+          this.components.logger.warn({ peer: peer.toString(), hub, code: err.code, err: err.message }, 'sync: peer served a bad entry')
+          return fetched
         }
+        // duplicate/equivocation/gap: keep going; a gap means the peer skipped, so stop this hub.
+        if (err.code === 'gap' || err.code === 'fork') return fetched
       }
-      if (got === 0) break
-      next += got
     }
     return fetched
   }
 
   /** Redial bootstrap peers we are not connected to (after restarts and partitions heal). */
   private keepConnected (): void {
-    const connected = new Set(this.node.getPeers().map(p => p.toString()))
-    for (const addr of this.net.def.bootstrap) {
+    const { node, net } = this.components
+    const connected = new Set(node.getPeers().map(p => p.toString()))
+    for (const addr of net.def.bootstrap) {
       const id = addr.split('/p2p/')[1]
-      if (id === undefined || id === this.node.peerId.toString() || connected.has(id)) continue
-      void this.node.dial(multiaddr(addr), { signal: AbortSignal.timeout(2000) }).catch(() => {})
+      if (id === undefined || id === node.peerId.toString() || connected.has(id)) continue
+      void node.dial(multiaddr(addr), { signal: AbortSignal.any([AbortSignal.timeout(2000), this.shutdown.signal]) }).catch(() => {})
     }
   }
 }

@@ -28,7 +28,7 @@ describe('sync service (two real libp2p nodes, real LevelDB)', () => {
     nodes.push(node)
     await node.start()
     const ingest = new Ingest(f.net, store, quiet, {}, () => Number.MAX_SAFE_INTEGER)
-    const sync = new SyncService(node, f.net, store, ingest, quiet, { intervalMs: 60_000, requestTimeoutMs: 5000, concurrency: 2 })
+    const sync = new SyncService({ node, net: f.net, store, ingest, logger: quiet }, { intervalMs: 60_000, requestTimeoutMs: 5000, concurrency: 2 })
     await sync.start()
     return { node, store, ingest, sync }
   }

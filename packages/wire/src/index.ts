@@ -1,0 +1,3 @@
+export * from './protocols.js'
+export * from './streams.js'
+export * from './client.js'
