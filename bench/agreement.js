@@ -15,8 +15,8 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
-import { createNetwork } from '@ecandle/daemon'
-import { Store, keys } from '@ecandle/store'
+import { ConsensusStateRepository, createNetwork } from '@ecandle/daemon'
+import { Store } from '@ecandle/store'
 import { epochOf, epochStartMs, epochVoteAtMs, parseNetwork } from '@ecandle/protocol'
 import { genesisState, proveAccount, tally, verifyProof } from '@ecandle/tally'
 import { sseParser } from './lib/sse.js'
@@ -383,8 +383,7 @@ async function consensusStates (hubDirs, net) {
     try {
       const st = await Store.open(join(d, 'db'), net.id)
       try {
-        const v = await st.getRaw(keys.consensus('state'))
-        const j = v === undefined ? undefined : JSON.parse(new TextDecoder().decode(v))
+        const j = await new ConsensusStateRepository(st, net).load()
         out.push(j === undefined ? null : { epoch: j.epoch, round: j.round, step: j.step, sent: j.sent.map(m => `${m.type}@${m.round}:${m.valueId === null ? 'nil' : String(m.valueId).slice(0, 8)}`) })
       } finally { await st.close() }
     } catch (err) { out.push({ error: String(err?.message ?? err) }) }

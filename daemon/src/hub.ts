@@ -1,22 +1,27 @@
-import { createEmulator, type Bridge, type DeviceKeyFile } from '@ecandle/hardware-bridge'
-import { createHubNode, Gossip, type HubNode } from '@ecandle/net'
-import { fromHex, locationDegrees, peerIdFromPublicKey, signerFromSeed, topics, type Network, type Signer } from '@ecandle/protocol'
+import type { DeviceKeyFile } from '@ecandle/hardware-bridge'
+import { createHubNode, Gossip, peerIdFromString, type HubNode } from '@ecandle/net'
+import { peerIdFromPublicKey, signerFromSeed, topics, type Network, type Signer } from '@ecandle/protocol'
 import { Store } from '@ecandle/store'
 import { Ingest, SyncService } from '@ecandle/sync'
+import { fetchCertificatePage } from '@ecandle/wire'
 import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
 import type { HubStatus } from '@ecandle/client'
 import { Registry } from 'prom-client'
 import { HubLog } from './hub-log.js'
-import { CompositeBridge, createDeviceBridges, type NamedBridge } from './devices.js'
-import { Agreement } from './agreement/driver.js'
+import { DeviceLinks } from './device-links.js'
+import { Agreement } from './agreement/agreement.js'
+import { TallyServer } from './agreement/tally-server.js'
+import { AgreementDb, agreementMigrations } from './db/index.js'
+import { startParts, stopParts, type Part } from './lifecycle.js'
 import { topicLabels } from './metrics.js'
 import type { HubConfig } from './config.js'
 
 /**
- * One hub: its LevelDB, its libp2p node, gossip and sync of every hub's log, its own log fed
- * by its devices. Start order matters: store before network (nothing arrives before we can keep
- * it), network before devices (our entries have somewhere to go).
+ * One hub: its LevelDB, its libp2p node, gossip and sync of every hub's log, agreement, its own log
+ * fed by its devices. Its parts start in the order of `parts` and stop in reverse: store before
+ * network (nothing arrives before we can keep it), network before sync and agreement, those before
+ * our own log and devices (our entries have somewhere to go).
  */
 export interface HubEvents {
   /** An entry of any hub was stored here (`storedAt`: our clock, ms). */
@@ -37,12 +42,15 @@ export class Hub {
   sync!: SyncService
   hubLog?: HubLog
   agreement!: Agreement
+  tallyServer!: TallyServer
+  /** Every device link (emulator, serial, MQTT), on validators. */
+  bridge?: DeviceLinks
   /** Peers this hub refuses to talk to (a partition, set through the API in tests). */
   readonly blocked = new Set<string>()
-  bridge?: Bridge
   readonly startedAt = Date.now()
   /** This hub's Prometheus metrics (libp2p, gossipsub; the API adds ecandle_ and process series). Not prom-client's global registry: one process may run several hubs. */
   readonly metrics = new Registry()
+  private started: Part[] = []
 
   constructor (readonly net: Network, seed: Uint8Array, readonly config: HubConfig, readonly log: Logger, private readonly deviceKeys?: DeviceKeyFile) {
     this.signer = signerFromSeed(seed)
@@ -56,74 +64,75 @@ export class Hub {
 
   async start (): Promise<void> {
     const net = this.net
-    this.store = await Store.open(this.config.dbPath, net.id)
-    this.node = await createHubNode({ seed: this.seed, networkId: net.id, blocked: this.blocked, listen: this.config.listen, bootstrap: net.def.bootstrap.filter(a => !a.endsWith(this.peerId)), metrics: { registry: this.metrics, topicLabels: topicLabels(net.id) } })
-    this.gossip = new Gossip(this.node.services.pubsub, this.log)
-    this.ingest = new Ingest(net, this.store, this.log, {
-      onEntry: (e, from) => {
-        if (from === this.peerId) void this.gossip.publish(topics.entries(net.id), e.bytes)
-        const p = e.payload
-        if (this.events.listenerCount('entry') > 0) {
-          this.events.emit('entry', { hub: p.hub, seq: p.seq, id: e.id.toString(), epoch: p.epoch, time: p.time, reports: p.reports.length, storedAt: Date.now(), reportIds: e.reports.map(r => `${r.report.device}:${r.report.counter}`) })
-        }
-      },
-      onEvidence: (ev) => {
-        void this.gossip.publish(topics.evidence(net.id), ev.bytes)
-        this.events.emit('evidence', { id: ev.id, kind: ev.kind, offender: ev.offender, slot: ev.slot })
-      },
-      onGap: (_hub, _from, peer) => { this.sync.requestSync(peer) }
+    const store = this.store = await Store.open(this.config.dbPath, net.id, {
+      migrations: agreementMigrations(net),
+      onMigrate: (m) => { this.log.info({ from: m.from, change: m.name }, 'migrating the database') }
     })
-    this.sync = new SyncService({ node: this.node, net, store: this.store, ingest: this.ingest, logger: this.log }, {
-      intervalMs: this.config.syncIntervalMs, requestTimeoutMs: 10_000, concurrency: 2
-    })
-    this.gossip.subscribe(topics.entries(net.id), async (data, from) => { await this.ingest.accept(data, from) })
-    this.gossip.subscribe(topics.evidence(net.id), async (data) => { await this.ingest.addEvidence(data) })
-    await this.node.start()
-    await this.sync.start()
-    this.agreement = new Agreement(net, this.peerId, this.signer, this.store, this.node, this.gossip, this.ingest, this.sync, this.log.child({ component: 'agreement' }))
-    this.agreement.onDecided = (rec, cert) => {
-      this.events.emit('certificate', { epoch: rec.epoch, valueId: rec.valueId, signers: cert.signers, countedMwh: String(rec.totals.countedMwh), paid: String(rec.totals.paid) })
-    }
-    await this.agreement.start()
-    if (this.isValidator) {
-      this.hubLog = new HubLog(net, this.peerId, this.signer, this.store, this.ingest, this.log, {
-        entryIntervalMs: this.config.entryIntervalMs, maxPending: 8192, maxReportAgeS: 30 * 86400
+    try {
+      const node = this.node = await createHubNode({ seed: this.seed, networkId: net.id, blocked: this.blocked, listen: this.config.listen, bootstrap: net.def.bootstrap.filter(a => !a.endsWith(this.peerId)), metrics: { registry: this.metrics, topicLabels: topicLabels(net.id) } })
+      this.gossip = new Gossip(node.services.pubsub, this.log)
+      this.ingest = new Ingest(net, store, this.log, {
+        onEntry: (e, from) => {
+          if (from === this.peerId) void this.gossip.publish(topics.entries(net.id), e.bytes)
+          const p = e.payload
+          this.agreement?.onEntry(p.hub)
+          if (this.events.listenerCount('entry') > 0) {
+            this.events.emit('entry', { hub: p.hub, seq: p.seq, id: e.id.toString(), epoch: p.epoch, time: p.time, reports: p.reports.length, storedAt: Date.now(), reportIds: e.reports.map(r => `${r.report.device}:${r.report.counter}`) })
+          }
+        },
+        onEvidence: (ev) => {
+          void this.gossip.publish(topics.evidence(net.id), ev.bytes)
+          this.events.emit('evidence', { id: ev.id, kind: ev.kind, offender: ev.offender, slot: ev.slot })
+        },
+        onGap: (_hub, _from, peer) => { this.sync.requestSync(peer) }
       })
-      this.hubLog.start()
-      // Every device link (emulator, serial ports, MQTT) behind one Bridge, fed into HubLog.
-      const links: NamedBridge[] = []
-      if (this.deviceKeys !== undefined && this.config.emulator !== undefined) {
-        const mine = this.deviceKeys.devices.filter(d => net.devices.get(d.id)?.info.hub === this.peerId)
-        const where = net.hubs.get(this.peerId)?.info.location
-        links.push({
-          name: 'emulator',
-          bridge: createEmulator({
-            devices: mine.map(d => ({ id: d.id, seed: fromHex(d.seed, `device ${d.id} seed`, 32), ratedWhPerDay: d.ratedWhPerDay })),
-            // The sun model is local, not consensus: floating-point degrees are fine here.
-            location: where === undefined ? undefined : locationDegrees(where),
-            reportIntervalS: this.config.emulator.reportIntervalS,
-            logger: this.log.child({ component: 'emulator' })
-          })
+      this.sync = new SyncService({ node, net, store, ingest: this.ingest, logger: this.log }, {
+        intervalMs: this.config.syncIntervalMs, requestTimeoutMs: 10_000, concurrency: 2
+      })
+      this.gossip.subscribe(topics.entries(net.id), async (data, from) => { await this.ingest.accept(data, from) })
+      this.gossip.subscribe(topics.evidence(net.id), async (data) => { await this.ingest.addEvidence(data) })
+      const db = new AgreementDb(store, net)
+      this.agreement = new Agreement({
+        net, self: this.peerId, signer: this.signer, logs: store, db, gossip: this.gossip, sync: this.sync, node,
+        peers: {
+          peers: () => node.getPeers().map(p => p.toString()),
+          page: async (peer, from, opts) => await fetchCertificatePage(node, peerIdFromString(peer), net.id, { from }, opts)
+        },
+        addEvidence: async (b) => await this.ingest.addEvidence(b),
+        logger: this.log.child({ component: 'agreement' })
+      })
+      this.agreement.onDecided = (rec, cert) => {
+        this.events.emit('certificate', { epoch: rec.epoch, valueId: rec.valueId, signers: cert.signers, countedMwh: String(rec.totals.countedMwh), paid: String(rec.totals.paid) })
+      }
+      this.tallyServer = new TallyServer({ net, node, records: db.records, logger: this.log })
+      const parts: Part[] = [
+        { name: 'network', component: node },
+        { name: 'sync', component: this.sync },
+        { name: 'agreement', component: this.agreement },
+        { name: 'tally server', component: this.tallyServer }
+      ]
+      if (this.isValidator) {
+        this.hubLog = new HubLog(net, this.peerId, this.signer, store, this.ingest, this.log, {
+          entryIntervalMs: this.config.entryIntervalMs, maxPending: 8192, maxReportAgeS: 30 * 86400
         })
+        this.bridge = new DeviceLinks({ net, self: this.peerId, host: this.hubLog, config: this.config, deviceKeys: this.deviceKeys, logger: this.log })
+        parts.push({ name: 'hub log', component: this.hubLog }, { name: 'device links', component: this.bridge })
+      } else {
+        this.log.warn({ peerId: this.peerId }, 'this hub is not a validator of the network: following only')
       }
-      links.push(...createDeviceBridges(this.config.devices, { networkId: net.id, logger: this.log.child({ component: 'devices' }) }))
-      if (links.length > 0) {
-        const bridge = new CompositeBridge(links, this.log.child({ component: 'devices' }))
-        await bridge.start(this.hubLog)
-        this.bridge = bridge
-      }
-    } else {
-      this.log.warn({ peerId: this.peerId }, 'this hub is not a validator of the network: following only')
+      this.started = await startParts(parts, this.log)
+    } catch (err) {
+      await store.close()
+      throw err
     }
     this.log.info({ peerId: this.peerId, addrs: this.addrs(), network: net.id }, 'hub started')
   }
 
+  /** Stops every part in reverse start order, then closes the store. */
   async stop (): Promise<void> {
-    await this.bridge?.stop().catch(err => this.log.warn({ err: String(err) }, 'bridge stop failed'))
-    await this.hubLog?.stop()
-    await this.agreement?.stop()
-    await this.sync?.stop()
-    await this.node?.stop()
+    const parts = this.started
+    this.started = []
+    await stopParts(parts, this.log)
     await this.store?.close()
   }
 
@@ -148,8 +157,8 @@ export class Hub {
       sync: { ...this.sync.counts },
       gossip: Object.fromEntries(this.gossip.results),
       log: this.hubLog === undefined ? undefined : { ...this.hubLog.counts },
-      devices: this.bridge === undefined ? 0 : this.bridge.devices().length,
-      deviceLinks: this.bridge instanceof CompositeBridge ? this.bridge.stats() : undefined,
+      devices: this.bridge?.devices().length ?? 0,
+      deviceLinks: this.bridge?.stats(),
       lastEpoch: this.agreement.lastDecided?.epoch ?? null,
       agreement: { ...this.agreement.counts }
     }

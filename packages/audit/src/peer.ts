@@ -6,8 +6,10 @@ import { randomBytes } from 'node:crypto'
 import type { AuditSource } from './source.js'
 
 export interface AuditPeerOptions {
-  /** Deadline of one request/response exchange. */
+  /** Deadline of one request/response exchange (and of the dial, unless `signal` is given). */
   timeoutMs?: number
+  /** Aborts the dial. */
+  signal?: AbortSignal
 }
 
 /**
@@ -30,7 +32,7 @@ export class AuditPeer implements AuditSource {
     const node = await createHubNode({ seed: randomBytes(32), networkId: net.id, listen: [], bootstrap: [], light: true })
     const timeoutMs = opts.timeoutMs ?? 30_000
     try {
-      const conn = await node.dial(ma, { signal: AbortSignal.timeout(timeoutMs) })
+      const conn = await node.dial(ma, { signal: opts.signal ?? AbortSignal.timeout(timeoutMs) })
       return new AuditPeer(node, conn.remotePeer, net, timeoutMs)
     } catch (err: any) {
       try { await node.stop() } catch {}

@@ -215,9 +215,7 @@ export function encodeCertificate (net: Network, c: Certificate): Uint8Array {
 
 export const MAX_CERTIFICATE_BYTES = 256 * 1024
 
-/** Verifies a certificate against the validator set. REJECT naming the fault. */
-export function verifyCertificate (net: Network, bytes: Uint8Array): VerifiedCertificate {
-  let c: Certificate
+function decodeCertificateBytes (net: Network, bytes: Uint8Array): Certificate {
   try {
     if (bytes.byteLength > MAX_CERTIFICATE_BYTES) throw new ProtocolError('size', `certificate: ${bytes.byteLength} bytes > ${MAX_CERTIFICATE_BYTES}`)
     const m = expectMap(decodeCanonical(bytes, 'certificate'), 'certificate', ['value', 'round', 'sigs'])
@@ -227,10 +225,15 @@ export function verifyCertificate (net: Network, bytes: Uint8Array): VerifiedCer
       if (!Array.isArray(x) || x.length !== 2) throw new ProtocolError('shape', `certificate.sigs[${i}]: expected [index, signature]`)
       return [expectUint(x[0], `certificate.sigs[${i}][0]`, net.validatorIds.length - 1), expectBytes(x[1], `certificate.sigs[${i}][1]`, 64, 64)]
     })
-    c = { value, round: expectUint(m.round, 'certificate.round', 1_000_000), signatures }
+    return { value, round: expectUint(m.round, 'certificate.round', 1_000_000), signatures }
   } catch (err) {
     throw asReject(err)
   }
+}
+
+/** Verifies a certificate against the validator set. REJECT naming the fault. */
+export function verifyCertificate (net: Network, bytes: Uint8Array): VerifiedCertificate {
+  const c = decodeCertificateBytes(net, bytes)
   const valueId = valueIdOf(c.value)
   const seen = new Set<number>()
   const signers: string[] = []
@@ -250,4 +253,13 @@ export function verifyCertificate (net: Network, bytes: Uint8Array): VerifiedCer
     throw reject('too-few-signers', `certificate of epoch ${c.value.epoch}: ${seen.size} signers, need ${quorumOf(net.validatorIds.length)} of ${net.validatorIds.length}`)
   }
   return { ...c, bytes, valueId, signers }
+}
+
+/**
+ * A certificate read back from our own store: it was verified when it was received, so it is only
+ * decoded here (never trust this on bytes from anywhere else).
+ */
+export function decodeStoredCertificate (net: Network, bytes: Uint8Array): VerifiedCertificate {
+  const c = decodeCertificateBytes(net, bytes)
+  return { ...c, bytes, valueId: valueIdOf(c.value), signers: c.signatures.map(([i]) => net.validatorIds[i]) }
 }

@@ -1,2 +1,3 @@
 export * from './store.js'
 export * from './keys.js'
+export * from './repository.js'

@@ -15,15 +15,19 @@ export enum Bucket {
   reportIndex = 0x04,
   /** evidence id (32 bytes) -> evidence bytes */
   evidence = 0x05,
-  /** certificate epoch (u64) -> certificate bytes */
+  /** certificate epoch (u64) -> certificate bytes, as verified on receipt (canonical DAG-CBOR) */
   certificate = 0x10,
-  /** utf8 name -> consensus state of this validator (what it signed), DAG-CBOR */
+  /** utf8 name ('state') -> consensus state of this validator (what it signed), DAG-CBOR */
   consensus = 0x11,
-  /** epoch (u64) -> JSON tally record of a decided epoch (rows, totals, state carried to the next) */
-  tally = 0x12
+  /** epoch (u64) -> DAG-CBOR record of a decided epoch (rows, totals, state carried to the next; amounts as decimal strings) */
+  epochRecord = 0x12
 }
 
-export const SCHEMA_VERSION = 1
+/**
+ * 2: certificates are stored as verified on receipt (never verified again on read); consensus state
+ * and epoch records are DAG-CBOR (schema 1 held them as JSON with `$big` tags).
+ */
+export const SCHEMA_VERSION = 2
 
 const te = new TextEncoder()
 
@@ -57,7 +61,7 @@ export const keys = {
   evidence: (id: Uint8Array) => key(Bucket.evidence, id),
   certificate: (epoch: number) => key(Bucket.certificate, u64(epoch)),
   consensus: (name: string) => key(Bucket.consensus, name),
-  tally: (epoch: number) => key(Bucket.tally, u64(epoch))
+  epochRecord: (epoch: number) => key(Bucket.epochRecord, u64(epoch))
 }
 
 /** [gte, lt) bounds of all keys of a bucket, or of a bucket and a prefix. */

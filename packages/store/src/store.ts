@@ -4,9 +4,29 @@ import { Bucket, keys, range, readU64, SCHEMA_VERSION, u64 } from './keys.js'
 
 export class StoreError extends Error {
   override name = 'StoreError'
-  constructor (readonly code: 'schema' | 'network' | 'open', message: string) {
+  constructor (readonly code: 'schema' | 'network' | 'open' | 'corrupt', message: string) {
     super(message)
   }
+}
+
+export interface PutOp { key: Uint8Array, value: Uint8Array }
+
+/**
+ * Turns a database of schema `from` into one of schema `from + 1`: the writes it returns are made in
+ * one synced batch together with the new version, so a crash leaves either schema, never a mix.
+ */
+export interface Migration {
+  from: number
+  /** What it changes (logs, errors). */
+  name: string
+  run: (store: Store) => Promise<PutOp[]>
+}
+
+export interface StoreOptions {
+  /** Migrations from older schemas; a database older than the oldest one here is refused. */
+  migrations?: readonly Migration[]
+  /** Told of each migration before it runs. */
+  onMigrate?: (m: Migration) => void
 }
 
 export interface ReportLocation { seq: number, index: number }
@@ -27,8 +47,8 @@ export class Store {
 
   private constructor (private readonly db: Level<Uint8Array, Uint8Array>, readonly networkId: string) {}
 
-  /** Opens (or creates) the store; refuses a DB of another schema or network with a clear error. */
-  static async open (path: string, networkId: string): Promise<Store> {
+  /** Opens (or creates) the store; migrates an older schema it knows, refuses any other schema or network with a clear error. */
+  static async open (path: string, networkId: string, opts: StoreOptions = {}): Promise<Store> {
     const db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
     try {
       await db.open()
@@ -37,7 +57,7 @@ export class Store {
     }
     const store = new Store(db, networkId)
     try {
-      await store.init()
+      await store.init(path, opts)
     } catch (err) {
       await db.close()
       throw err
@@ -45,7 +65,7 @@ export class Store {
     return store
   }
 
-  private async init (): Promise<void> {
+  private async init (path: string, opts: StoreOptions): Promise<void> {
     const schema = await this.db.get(keys.meta('schema'))
     const network = await this.db.get(keys.meta('network'))
     if (schema === undefined) {
@@ -55,10 +75,25 @@ export class Store {
         { type: 'put', key: keys.meta('reports'), value: u64(0) }
       ], { sync: true })
     } else {
-      const v = readU64(schema)
-      if (v !== SCHEMA_VERSION) throw new StoreError('schema', `the database has schema version ${v}; this build reads version ${SCHEMA_VERSION}`)
       const net = network === undefined ? '(none)' : td.decode(network)
       if (net !== this.networkId) throw new StoreError('network', `the database belongs to network ${net}, not ${this.networkId}`)
+      let v = readU64(schema)
+      if (v > SCHEMA_VERSION) throw new StoreError('schema', `the database at ${path} has schema version ${v}, made by a newer build; this build reads version ${SCHEMA_VERSION}`)
+      while (v < SCHEMA_VERSION) {
+        const m = opts.migrations?.find(x => x.from === v)
+        if (m === undefined) {
+          throw new StoreError('schema', `the database at ${path} has schema version ${v}; this build reads version ${SCHEMA_VERSION} and cannot migrate it (move it aside and the hub resyncs from its peers)`)
+        }
+        opts.onMigrate?.(m)
+        let ops: PutOp[]
+        try {
+          ops = await m.run(this)
+        } catch (err: any) {
+          throw new StoreError('schema', `the database at ${path}: migration from schema ${v} (${m.name}) failed: ${String(err?.message ?? err)}`)
+        }
+        v++
+        await this.db.batch([...ops.map(o => ({ type: 'put' as const, key: o.key, value: o.value })), { type: 'put', key: keys.meta('schema'), value: u64(v) }], { sync: true })
+      }
     }
     const reports = await this.db.get(keys.meta('reports'))
     this.reports = reports === undefined ? 0 : readU64(reports)
@@ -147,7 +182,7 @@ export class Store {
     return out
   }
 
-  // ---- small generic accessors for later buckets (certificates, consensus state) ----
+  // ---- raw access for typed repositories (repository.ts) and migrations; nothing else uses these ----
 
   async getRaw (k: Uint8Array): Promise<Uint8Array | undefined> { return await this.db.get(k) }
 
@@ -160,8 +195,8 @@ export class Store {
     yield * this.db.iterator({ gte: opts.gte ?? r.gte, lt: r.lt, limit: opts.limit ?? -1 })
   }
 
-  /** Several raw writes as one atomic batch. */
-  async batchRaw (ops: Array<{ key: Uint8Array, value: Uint8Array }>, opts: { sync?: boolean } = {}): Promise<void> {
+  /** Several raw writes as one atomic batch (e.g. `Repository.putOp`s of several buckets). */
+  async batchRaw (ops: PutOp[], opts: { sync?: boolean } = {}): Promise<void> {
     await this.db.batch(ops.map(o => ({ type: 'put' as const, key: o.key, value: o.value })), { sync: opts.sync === true })
   }
 

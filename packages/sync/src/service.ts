@@ -101,7 +101,7 @@ export class SyncService implements Startable {
       if (this.busy.has(peer)) continue
       this.urgent.delete(peer)
       this.busy.add(peer)
-      this.track(this.syncWith(peer).catch((err: any) => {
+      void this.syncWith(peer).catch((err: any) => {
         if (this.stopped) return
         this.counts.errors++
         this.components.logger.debug({ peer, err: String(err?.message ?? err) }, 'sync failed')
@@ -109,13 +109,18 @@ export class SyncService implements Startable {
         this.busy.delete(peer)
         // Asked for while busy (or over the concurrency): served now rather than at the next round.
         if (this.urgent.size > 0) queueMicrotask(() => { this.round(true) })
-      }))
+      })
     }
   }
 
-  private track (p: Promise<unknown>): void {
+  /** Counts `p` as in flight until it settles (stop waits for it). */
+  private async track<T> (p: Promise<T>): Promise<T> {
     this.running.add(p)
-    void p.finally(() => { this.running.delete(p) })
+    try {
+      return await p
+    } finally {
+      this.running.delete(p)
+    }
   }
 
   /** Call options of one exchange: the caller's signal and our stop, and a deadline per page. */
@@ -124,8 +129,16 @@ export class SyncService implements Startable {
     return { signal, timeoutMs: this.opts.requestTimeoutMs }
   }
 
-  /** Compares heads with one peer and fetches every entry it has that we lack. */
+  /**
+   * Compares heads with one peer and fetches every entry it has that we lack. Bounded by the caller's
+   * signal, our stop, and a deadline per exchange.
+   */
   async syncWith (peerStr: string, opts: AbortOptions = {}): Promise<number> {
+    if (this.stopped) throw new Error('sync is stopped')
+    return await this.track(this.exchange(peerStr, opts))
+  }
+
+  private async exchange (peerStr: string, opts: AbortOptions): Promise<number> {
     const { node, net, store, ingest } = this.components
     const peer = peerIdFromString(peerStr)
     const o = this.callOptions(opts)

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { createHubNode, type HubNode } from '@ecandle/net'
 import { entry, fixture } from '@ecandle/protocol/testing'
 import { Store } from '@ecandle/store'
+import { headsProtocol, serve } from '@ecandle/wire'
 import { Ingest, SyncService } from '../src/index.js'
 
 const quiet = { info: () => {}, warn: () => {}, debug: () => {} }
@@ -54,5 +55,31 @@ describe('sync service (two real libp2p nodes, real LevelDB)', () => {
     for (const hub of f.hubIds) assert.ok(b.store.head(hub)?.id.equals(a.store.head(hub)!.id))
     assert.equal(b.store.reportCount, a.store.reportCount)
     assert.equal(await b.sync.syncWith(a.node.peerId.toString()), 0, 'nothing left to fetch')
+  })
+
+  it('stop() aborts the exchanges in flight and resolves once they have ended', async () => {
+    const f = fixture()
+    const b = await peer(4, f)
+    // A peer that takes a heads request and never answers.
+    const dir = await mkdtemp(join(tmpdir(), 'ecandle-sync-'))
+    dirs.push(dir)
+    const slow = await createHubNode({ seed: new Uint8Array(32).fill(105), networkId: f.net.id, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [] })
+    nodes.push(slow)
+    await slow.start()
+    let asked = 0
+    await serve(slow, headsProtocol.name(f.net.id), async function * (_req, _peer, signal) {
+      asked++
+      await new Promise(resolve => signal.addEventListener('abort', resolve, { once: true }))
+      yield new Uint8Array(0)
+    }, { maxRequestBytes: 1024, maxResponseBytes: 1024, timeoutMs: 60_000, maxInboundStreams: 4 }, quiet)
+    await b.node.dial(slow.getMultiaddrs()[0])
+    const inFlight = b.sync.syncWith(slow.peerId.toString())
+    const settled = inFlight.then(() => 'resolved', () => 'rejected')
+    while (asked === 0) await new Promise(resolve => setTimeout(resolve, 10))
+    const t0 = Date.now()
+    await b.sync.stop()
+    assert.ok(Date.now() - t0 < 2000, `stop took ${Date.now() - t0} ms`)
+    assert.equal(await Promise.race([settled, 'still running']), 'rejected', 'the exchange had ended when stop resolved')
+    await assert.rejects(b.sync.syncWith(slow.peerId.toString()), /stopped/)
   })
 })

@@ -1,0 +1,379 @@
+import type { InputMessage, Timeouts } from '@ecandle/consensus'
+import type { AbortOptions, Startable } from '@libp2p/interface'
+import {
+  encodeBundle, encodeEvidence, ignore, ProtocolError, reject, signConsensus, topics, ValidationError, valueIdOf, verifyBundle,
+  type EpochValue, type Network, type Signer, type VerifiedCertificate, type VerifiedConsensus
+} from '@ecandle/protocol'
+import type { TallyResult } from '@ecandle/tally'
+import type { Logger } from 'pino'
+import type { AgreementDb, EpochRecord } from '../db/index.js'
+import { CertificateService, type CertificatePeers } from './certificates.js'
+import { EpochClock, systemClock, type Clock } from './clock.js'
+import { EntryWait } from './entry-wait.js'
+import { EpochInstance, type InstanceEffects } from './instance.js'
+import { Serial } from './lock.js'
+import { buildValue, checkExtends, checkValue, holdsCut, InvalidValue, tallyOf, type LogReader } from './value.js'
+
+export interface AgreementOptions {
+  timeouts: Timeouts
+  /** While the epoch to decide is open and undecided, how often it is checked again (start our instance, catch up). */
+  tickMs: number
+  /** How long a validator waits for entries of a proposed cut to arrive by sync. */
+  fetchWaitMs: number
+  /** Our messages are sent again when nothing was sent for this long (instance.ts says why). */
+  rebroadcastMs: number
+  /** Deadline of one certificates request while catching up. */
+  requestTimeoutMs: number
+}
+
+export const defaultAgreementOptions: AgreementOptions = {
+  timeouts: { proposeMs: 3000, prevoteMs: 1000, precommitMs: 1000, deltaMs: 1000 },
+  tickMs: 200,
+  fetchWaitMs: 2500,
+  rebroadcastMs: 1000,
+  requestTimeoutMs: 10_000
+}
+
+/** The gossip the agreement uses (`Gossip` of @ecandle/net, or a fake network in tests). */
+export interface AgreementGossip {
+  subscribe: (topic: string, validate: (data: Uint8Array, from: string) => Promise<void>) => void
+  publish: (topic: string, data: Uint8Array) => Promise<number>
+}
+
+export interface AgreementComponents {
+  net: Network
+  /** Our peer id. */
+  self: string
+  signer: Signer
+  /** The logs as held (the Store). */
+  logs: LogReader
+  db: AgreementDb
+  gossip: AgreementGossip
+  /** Asks a peer for entries now (the sync service). */
+  sync: { requestSync: (peer: string) => void }
+  /** Connected peers, and where catch-up gets certificates. */
+  peers: CertificatePeers
+  /** Serves the certificates protocol when given. */
+  node?: ConstructorParameters<typeof CertificateService>[0]['node']
+  /** Stores vote evidence (Ingest.addEvidence). */
+  addEvidence: (bytes: Uint8Array) => Promise<unknown>
+  logger: Logger
+  clock?: Clock
+}
+
+const MAX_FUTURE_MESSAGES = 2048
+/** Messages a validator puts in each bundle: its most recent. */
+const BUNDLE_RECENT = 12
+
+/**
+ * Drives one Tendermint instance per epoch: when epoch E's vote opens (end of E plus the grace period)
+ * a validator proposes (or checks) a cut of every log and its tally root; a decision becomes a
+ * certificate, stored, gossiped and served. Everything signed is first written with a sync write.
+ *
+ * The parts: EpochClock (when), EpochInstance (one epoch's state machine and its effects), value.ts
+ * (build and check a value over the logs), CertificateService (assemble, verify once, store, serve,
+ * catch up), EntryWait (entries of a cut, resolved by the ingest path). State changes run one at a time
+ * (Serial); checking a proposal and waiting for its entries do not hold that lock.
+ *
+ * A component: `stop` fires its AbortSignal, which ends every wait and request it has in flight.
+ */
+export class Agreement implements Startable {
+  private last?: EpochRecord
+  private current?: EpochInstance
+  private readonly future = new Map<number, VerifiedConsensus[]>()
+  private futureCount = 0
+  /** valueId → its tally, for values of the current epoch found valid (or our own). */
+  private readonly tallies = new Map<string, TallyResult>()
+  private readonly lock: Serial
+  private readonly inFlight = new Set<Promise<unknown>>()
+  private shutdown = new AbortController()
+  private running = false
+  private subscribed = false
+  private readonly opts: AgreementOptions
+  private readonly clock: Clock
+  readonly epochs: EpochClock
+  readonly entries: EntryWait
+  readonly certificates: CertificateService
+  readonly counts = { decided: 0, adopted: 0, proposals: 0, invalid: 0, evidence: 0 }
+  /** Called after each decided epoch (for the API's event stream). */
+  onDecided?: (r: EpochRecord, cert: VerifiedCertificate) => void
+
+  constructor (private readonly c: AgreementComponents, init: Partial<AgreementOptions> = {}) {
+    this.opts = { ...defaultAgreementOptions, ...init }
+    this.clock = c.clock ?? systemClock
+    this.epochs = new EpochClock(c.net, this.clock, this.opts.tickMs)
+    this.entries = new EntryWait((hub) => c.logs.head(hub)?.seq ?? 0, this.clock)
+    this.certificates = new CertificateService({ net: c.net, self: c.self, signer: c.signer, repo: c.db.certificates, peers: c.peers, node: c.node, logger: c.logger })
+    this.lock = new Serial((err) => {
+      // Rule failures go back to whoever asked (gossip maps them); anything else is our bug: say so.
+      if (!(err instanceof ValidationError)) this.c.logger.warn({ err: String((err as Error)?.stack ?? err) }, 'agreement step failed')
+    })
+  }
+
+  get isValidator (): boolean { return this.c.net.hubs.has(this.c.self) }
+  get lastDecided (): EpochRecord | undefined { return this.last }
+  /** The next epoch to decide. */
+  get nextEpoch (): number { return (this.last?.epoch ?? -1) + 1 }
+  /** The epoch whose instance runs here, if any. */
+  get runningEpoch (): number | undefined { return this.current?.epoch }
+  isStarted (): boolean { return this.running }
+
+  async start (): Promise<void> {
+    if (this.running) return
+    this.shutdown = new AbortController()
+    this.last = (await this.c.db.records.last())?.[1]
+    this.running = true
+    if (!this.subscribed) {
+      this.subscribed = true
+      this.c.gossip.subscribe(topics.consensus(this.c.net.id), async (data, from) => { await this.onBundle(data, from) })
+      this.c.gossip.subscribe(topics.certificates(this.c.net.id), async (data, from) => { await this.onCertificate(data, from) })
+    }
+    await this.certificates.start(this.shutdown.signal)
+    this.epochs.watch(() => this.nextEpoch, (epoch) => { this.due(epoch) })
+  }
+
+  async stop (): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    this.shutdown.abort(new Error('agreement stopped'))
+    this.epochs.stop()
+    this.entries.cancelAll()
+    await this.lock.run(async () => { this.dropInstance() })
+    await Promise.allSettled([...this.inFlight])
+    await this.lock.idle()
+    await this.certificates.stop()
+  }
+
+  /** The ingest path: an entry of `hub` was appended (wakes what waits for it). */
+  onEntry (hub: string): void {
+    this.entries.onEntry(hub)
+  }
+
+  async record (epoch: number): Promise<EpochRecord | undefined> {
+    return await this.c.db.records.get(epoch)
+  }
+
+  async certificate (epoch: number): Promise<VerifiedCertificate | undefined> {
+    return await this.c.db.certificates.get(epoch)
+  }
+
+  private track<T> (p: Promise<T>): Promise<T> {
+    this.inFlight.add(p)
+    void p.finally(() => { this.inFlight.delete(p) }).catch(() => {})
+    return p
+  }
+
+  /** A step under the lock, unless stopped. */
+  private spawn (fn: () => Promise<void>): void {
+    if (this.running) this.lock.spawn(async () => { if (this.running) await fn() })
+  }
+
+  /** The vote of `epoch` (the one to decide) is open. */
+  private due (epoch: number): void {
+    // Far behind (e.g. after downtime): fetch certificates from peers rather than vote alone.
+    if (this.epochs.isFarBehind(epoch)) this.catchUpSoon()
+    if (this.isValidator && this.current?.epoch !== epoch) this.spawn(async () => { await this.startEpoch(epoch) })
+  }
+
+  // ---- one epoch's instance ----
+
+  private async startEpoch (epoch: number): Promise<void> {
+    if (this.current?.epoch === epoch || epoch !== this.nextEpoch) return
+    this.dropInstance()
+    const own = await buildValue(this.c.net, this.c.logs, this.last, epoch)
+    this.tallies.set(own.id, own.tally)
+    const saved = await this.c.db.state.load()
+    const restored = saved?.epoch === epoch
+    const inst: EpochInstance = new EpochInstance({
+      validators: this.c.net.validatorIds, self: this.c.self, epoch, timeouts: this.opts.timeouts,
+      restore: restored ? saved : undefined, rebroadcastMs: this.opts.rebroadcastMs
+    }, this.effects(), this.clock, (fn) => { this.spawn(async () => { if (this.current === inst) await fn() }) })
+    this.current = inst
+    this.c.logger.info({ epoch, proposal: own.id.slice(0, 12), restored }, 'agreement started')
+    await inst.start({ id: own.id, value: own.value })
+    const queued = this.future.get(epoch) ?? []
+    this.future.delete(epoch)
+    this.futureCount -= queued.length
+    for (const m of queued) this.feed(inst, m)
+  }
+
+  private effects (): InstanceEffects {
+    const { net, signer } = this.c
+    return {
+      persist: async (state) => { await this.c.db.state.save(state) },
+      sign: (p) => signConsensus(net, signer, p.type === 'proposal'
+        ? { type: 'proposal', epoch: p.epoch, round: p.round, from: p.from, valueId: p.valueId, value: p.value, validRound: p.validRound }
+        : { type: p.type, epoch: p.epoch, round: p.round, from: p.from, valueId: p.valueId }),
+      // Recent messages only: a bundle stays small; its timestamp makes each bundle a new gossip message.
+      publish: async (msgs) => { await this.c.gossip.publish(topics.consensus(net.id), encodeBundle({ at: this.clock.now(), msgs: msgs.slice(-BUNDLE_RECENT) })) },
+      decide: async (d) => { await this.decide(d.value, d.round, d.precommits) },
+      evidence: async (a, b) => {
+        this.counts.evidence++
+        await this.c.addEvidence(encodeEvidence('vote', a, b)).catch(() => {})
+      }
+    }
+  }
+
+  private dropInstance (): void {
+    if (this.current === undefined) return
+    this.current.stop()
+    this.current = undefined
+    this.tallies.clear()
+  }
+
+  // ---- messages ----
+
+  private async onBundle (data: Uint8Array, from: string): Promise<void> {
+    if (!this.running) throw ignore('stopping', 'agreement is stopping')
+    // REJECTs a malformed bundle or one with no valid message; bad messages beside good ones are only logged.
+    const b = verifyBundle(this.c.net, data)
+    for (const err of b.invalid) this.c.logger.debug({ from, code: err.code }, 'bad consensus message')
+    for (const m of b.valid) this.route(m)
+  }
+
+  private route (m: VerifiedConsensus): void {
+    const epoch = m.payload.epoch
+    if (epoch < this.nextEpoch) return
+    const cur = this.current
+    if (cur?.epoch === epoch) { this.feed(cur, m); return }
+    // For an epoch we are not running yet: keep a bounded number until we get there.
+    if (epoch > this.nextEpoch + 1 || this.futureCount >= MAX_FUTURE_MESSAGES) {
+      if (epoch > this.nextEpoch) this.catchUpSoon()
+      return
+    }
+    const list = this.future.get(epoch) ?? []
+    list.push(m)
+    this.future.set(epoch, list)
+    this.futureCount++
+  }
+
+  /** A message of the running epoch into its machine; a proposal once judged (outside the lock). */
+  private feed (inst: EpochInstance, m: VerifiedConsensus): void {
+    const p = m.payload
+    const into = (input: InputMessage<EpochValue>): void => { this.spawn(async () => { if (this.current === inst) await inst.onMessage(input) }) }
+    if (p.type !== 'proposal') {
+      into({ type: p.type, epoch: p.epoch, round: p.round, from: p.from, valueId: p.valueId, signature: m.bytes })
+      return
+    }
+    const id = p.valueId!
+    let verdict = inst.verdicts.get(id)
+    if (verdict === undefined) {
+      this.counts.proposals++
+      verdict = this.track(this.judge(inst, p.value!, p.from))
+      inst.verdicts.set(id, verdict)
+    }
+    void verdict.then(valid => {
+      into({ type: 'proposal', epoch: p.epoch, round: p.round, from: p.from, valueId: id, value: p.value!, validRound: p.validRound!, signature: m.bytes, valid })
+    })
+  }
+
+  /**
+   * valid(v) of the paper (docs/consensus.md §1), without the lock: the value extends the last decision,
+   * never lowers a cut, every entry is held (asked for by sync and awaited if need be), and it checks
+   * out against our logs and our tally.
+   */
+  private async judge (inst: EpochInstance, v: EpochValue, from: string): Promise<boolean> {
+    const basis = this.last
+    try {
+      checkExtends(v, basis)
+      if (!(await this.hold(v.cut, from))) throw new InvalidValue('entries of the cut could not be fetched in time')
+      const result = await checkValue(this.c.net, this.c.logs, basis, v)
+      if (this.current === inst) this.tallies.set(valueIdOf(v), result)
+      return true
+    } catch (err: any) {
+      if (!(err instanceof InvalidValue || err instanceof ProtocolError)) this.c.logger.warn({ err: String(err?.stack ?? err) }, 'checking a proposal failed')
+      this.counts.invalid++
+      this.c.logger.info({ epoch: v.epoch, from, reason: String(err?.message ?? err) }, 'proposal not valid here')
+      return false
+    }
+  }
+
+  /** True once every entry up to the cut is held: asks peers by sync and waits for the ingest path. */
+  private async hold (cut: EpochValue['cut'], hint: string): Promise<boolean> {
+    if (holdsCut(this.c.logs, cut)) return true
+    this.c.sync.requestSync(hint)
+    for (const p of this.c.peers.peers()) this.c.sync.requestSync(p)
+    return await this.entries.until(cut, { signal: this.shutdown.signal, timeoutMs: this.opts.fetchWaitMs })
+  }
+
+  // ---- decisions and certificates ----
+
+  private async decide (value: EpochValue, round: number, precommits: Parameters<CertificateService['assemble']>[2]): Promise<void> {
+    const cert = this.certificates.assemble(value, round, precommits)
+    await this.commit(cert, this.tallies.get(cert.valueId))
+    await this.c.gossip.publish(topics.certificates(this.c.net.id), cert.bytes)
+  }
+
+  /** Stores a certificate of the next epoch with its tally record (under the lock), and moves on. */
+  private async commit (decided: VerifiedCertificate, known?: TallyResult): Promise<void> {
+    const v = decided.value
+    if (v.epoch !== this.nextEpoch) return
+    // Same value, other signers: store the canonical copy (lowest round, then lowest signer indices).
+    const cert = this.certificates.canonical(decided)
+    const result = known ?? await tallyOf(this.c.net, this.c.logs, this.last, v)
+    if (result.root !== v.root) {
+      // More than 2/3 signed a root we compute differently: our code or data is wrong, not theirs. Stop here, loudly.
+      this.c.logger.error({ epoch: v.epoch, ours: result.root, theirs: v.root }, 'certified tally root differs from ours')
+      throw new Error('certified tally root differs from ours')
+    }
+    const rec: EpochRecord = { epoch: v.epoch, valueId: cert.valueId, value: v, totals: result.totals, devices: result.devices, accounts: result.accounts, next: result.next }
+    await this.c.db.commit(cert, rec)
+    this.last = rec
+    this.certificates.decided(v.epoch)
+    this.counts.decided++
+    this.dropInstance()
+    this.c.logger.info({ epoch: v.epoch, value: cert.valueId.slice(0, 12), round: cert.round, signers: cert.signers.length, countedMwh: result.totals.countedMwh }, 'epoch decided')
+    this.onDecided?.(rec, cert)
+    this.epochs.poke()
+  }
+
+  private async onCertificate (data: Uint8Array, from: string): Promise<void> {
+    if (!this.running) throw ignore('stopping', 'agreement is stopping')
+    await this.adopt(this.certificates.verify(data), from)
+  }
+
+  /**
+   * A verified certificate from a peer. Of the next epoch: its entries awaited and its tally computed
+   * outside the lock, then stored under it. Of an epoch decided here (before, or while this one was
+   * checked): keep the canonical copy. Of a later epoch: keep it and catch up.
+   */
+  private async adopt (cert: VerifiedCertificate, from: string): Promise<void> {
+    const epoch = cert.value.epoch
+    if (epoch > this.nextEpoch) {
+      this.certificates.keepCandidate(cert, this.nextEpoch)
+      this.catchUpSoon()
+      throw ignore('future-epoch', `epoch ${epoch}: we are at ${this.nextEpoch}`)
+    }
+    if (epoch === this.nextEpoch) {
+      const basis = this.last
+      if (cert.value.prev !== (basis?.valueId ?? null)) throw reject('bad-prev', `certificate of epoch ${epoch} does not extend our epoch ${epoch - 1}`)
+      if (!(await this.hold(cert.value.cut, from))) {
+        this.certificates.keepCandidate(cert, this.nextEpoch)
+        throw ignore('missing-entries', `certificate of epoch ${epoch}: entries not held yet`)
+      }
+      const result = this.tallies.get(cert.valueId) ?? await tallyOf(this.c.net, this.c.logs, basis, cert.value)
+      const adopted = await this.lock.run(async () => {
+        if (this.last !== basis) return false
+        this.counts.adopted++
+        await this.commit(cert, result)
+        return true
+      })
+      if (adopted) return
+    }
+    const forward = await this.lock.run(async () => await this.certificates.known(cert, this.nextEpoch - 1))
+    if (!forward) throw ignore('known-epoch', `epoch ${epoch} already decided`)
+  }
+
+  private catchUpSoon (): void {
+    if (!this.running) return
+    this.track(this.catchUp()).catch((err: any) => {
+      if (this.running) this.c.logger.warn({ err: String(err?.message ?? err) }, 'certificate catch-up failed')
+    })
+  }
+
+  /** Fetch certificates we lack from connected peers, verify each, and adopt them in order. */
+  async catchUp (opts: AbortOptions = {}): Promise<void> {
+    const signal = opts.signal === undefined ? this.shutdown.signal : AbortSignal.any([opts.signal, this.shutdown.signal])
+    await this.certificates.catchUp(() => this.nextEpoch, async (cert, peer) => { await this.adopt(cert, peer) }, { signal, timeoutMs: this.opts.requestTimeoutMs })
+  }
+}
