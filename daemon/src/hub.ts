@@ -14,7 +14,6 @@ import { Agreement } from './agreement/agreement.js'
 import { TallyServer } from './agreement/tally-server.js'
 import { AgreementDb, agreementMigrations } from './db/index.js'
 import { startParts, stopParts, type Part } from './lifecycle.js'
-import { topicLabels } from './metrics.js'
 import type { HubConfig } from './config.js'
 
 /**
@@ -69,7 +68,7 @@ export class Hub {
       onMigrate: (m) => { this.log.info({ from: m.from, change: m.name }, 'migrating the database') }
     })
     try {
-      const node = this.node = await createHubNode({ seed: this.seed, networkId: net.id, blocked: this.blocked, listen: this.config.listen, bootstrap: net.def.bootstrap.filter(a => !a.endsWith(this.peerId)), metrics: { registry: this.metrics, topicLabels: topicLabels(net.id) } })
+      const node = this.node = await createHubNode({ seed: this.seed, networkId: net.id, blocked: this.blocked, listen: this.config.listen, bootstrap: net.def.bootstrap.filter(a => !a.endsWith(this.peerId)), metrics: { registry: this.metrics } })
       this.gossip = new Gossip(node.services.pubsub, this.log)
       this.ingest = new Ingest(net, store, this.log, {
         onEntry: (e, from) => {

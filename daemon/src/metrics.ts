@@ -1,4 +1,4 @@
-import { topics } from '@ecandle/protocol'
+import { topicLabels } from '@ecandle/protocol'
 import { collectDefaultMetrics, Counter, Gauge, type Registry } from 'prom-client'
 import type { Hub, HubStatus } from './hub.js'
 
@@ -8,11 +8,6 @@ import type { Hub, HubStatus } from './hub.js'
  * nothing on the hot path counts twice. Labels stay bounded: hub peer ids of the network, our
  * topic names, validation codes, device link names.
  */
-
-/** Our gossip topics -> short metric labels (entries, evidence, consensus, certificates). */
-export function topicLabels (networkId: string): Record<string, string> {
-  return Object.fromEntries(Object.entries(topics).map(([name, topic]) => [topic(networkId), name]))
-}
 
 /** Device link stats that are levels, not running totals. */
 const LINK_LEVELS = new Set(['queued', 'open'])

@@ -1,4 +1,4 @@
-import { tallyDevices, tallyParams, segmentRows } from '@ecandle/audit'
+import { tallyDevices, tallyParams, segmentRows } from '@ecandle/tally'
 import { decodeEntry, decodeReport, valueIdOf, type CID, type CutItem, type EpochValue, type Network } from '@ecandle/protocol'
 import { genesisState, tally, type SegmentReport, type TallyResult, type TallyState } from '@ecandle/tally'
 

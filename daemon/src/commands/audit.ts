@@ -1,5 +1,6 @@
 import { AuditPeer, Auditor, type AccountAudit, type EpochAudit, type Finding } from '@ecandle/audit'
-import { ProtocolError, quorumOf } from '@ecandle/protocol'
+import { quorumSize } from '@ecandle/consensus'
+import { ProtocolError } from '@ecandle/protocol'
 import { loadNetwork } from '../config.js'
 import { CliError } from '../errors.js'
 
@@ -54,7 +55,7 @@ export async function runAudit (o: AuditOptions): Promise<void> {
     say(`network ${net.id} (${net.def.name}), peer ${peer.peerId}`)
     say(last === undefined
       ? 'certificates: none verified'
-      : `certificates: epochs 0..${last.value.epoch} verified (${certs.verified.length}, each signed by ≥ ${quorumOf(n)} of ${n} validators, linked epoch to epoch)`)
+      : `certificates: epochs 0..${last.value.epoch} verified (${certs.verified.length}, each signed by ≥ ${quorumSize(n)} of ${n} validators, linked epoch to epoch)`)
     const upTo = o.epoch ?? last?.value.epoch ?? -1
     if (o.epoch !== undefined && (last === undefined || last.value.epoch < o.epoch) && certs.findings.length === 0) {
       throw new CliError(`epoch ${o.epoch} is not decided by ${peer.peerId} (last certified epoch: ${last?.value.epoch ?? 'none'})`, 2)

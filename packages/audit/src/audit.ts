@@ -2,11 +2,11 @@ import {
   CID, ProtocolError, ValidationError, verifyCertificate, verifyEntry, type Network, type VerifiedCertificate, type VerifiedEntry
 } from '@ecandle/protocol'
 import {
-  diffLeaves, genesisState, restoreFromLeaves, tally, tallyLeaves, verifyAccountProof, type SegmentReport, type TallyResult, type TallyState
+  diffLeaves, genesisState, restoreFromLeaves, segmentRows, tally, tallyDevices, tallyLeaves, tallyParams, verifyAccountProof,
+  type SegmentReport, type TallyResult, type TallyState
 } from '@ecandle/tally'
 import type { AuditSource } from './source.js'
 import type { Finding, Progress } from './findings.js'
-import { segmentRows, tallyDevices, tallyParams } from './segment.js'
 
 export interface CertificateAudit {
   /** Certificates that passed, in epoch order (the chain from epoch 0, unbroken). */

@@ -1,5 +1,4 @@
 export * from './findings.js'
 export * from './peer.js'
-export * from './segment.js'
 export * from './audit.js'
 export * from './source.js'

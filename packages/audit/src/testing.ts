@@ -10,8 +10,7 @@ import type { HubNode } from '@ecandle/net'
 import {
   certificatesProtocol, decodeProofResponse, encodeProofResponse, entriesProtocol, handle, LEAVES_PER_FRAME, tallyProtocol, type ProofResponse, type TallyFrame
 } from '@ecandle/wire'
-import { buildTree, genesisState, leafIndex, tally, type SegmentReport, type TallyResult } from '@ecandle/tally'
-import { segmentRows, tallyDevices, tallyParams } from './segment.js'
+import { buildTree, genesisState, leafIndex, segmentRows, tally, tallyDevices, tallyParams, type SegmentReport, type TallyResult } from '@ecandle/tally'
 import type { AuditSource } from './source.js'
 
 export interface HistoryKeys {

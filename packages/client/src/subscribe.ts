@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto'
-import { ValidationError, type Network } from '@ecandle/protocol'
+import { gossipMessageId, gossipsubInterop, ValidationError, type GossipsubInteropOptions, type Network } from '@ecandle/protocol'
 import type { Message } from '@libp2p/interface'
 import { decodeCertificateMessage, decodeEntryMessage, decodeEvidenceMessage, type CertificateMessage, type EntryMessage, type EvidenceMessage } from './decode.js'
 import { networkTopics } from './topics.js'
@@ -15,24 +14,9 @@ import { networkTopics } from './topics.js'
  */
 
 /** Gossip message id of the network: sha256 of the message bytes (hubs use exactly this). */
-export function messageId (data: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(data).digest())
-}
+export const messageId = gossipMessageId
 
-/** The gossipsub options an app must use to interoperate with hubs. */
-export interface GossipsubInteropOptions {
-  /** Messages carry no libp2p signature: entries, votes and reports are signed inside. */
-  globalSignaturePolicy: 'StrictNoSign'
-  /** sha256 of the data: IHAVE/IWANT ids must match the hubs' or gossip repair fails. */
-  msgIdFn: (msg: { data?: Uint8Array }) => Uint8Array
-  /** A local cache key only; any stable hash of the data works. */
-  fastMsgIdFn: (msg: { data?: Uint8Array }) => string
-  emitSelf: boolean
-  /** Bounded inbound RPC: a full entry is ≈ 66 KiB, evidence twice that, a certificate ≤ 256 KiB. */
-  maxInboundDataLength: number
-}
-
-const EMPTY = new Uint8Array(0)
+export type { GossipsubInteropOptions }
 
 /**
  * Options for `gossipsub(...)` of `@chainsafe/libp2p-gossipsub` (14.x). `extra` is merged in, but the
@@ -41,14 +25,8 @@ const EMPTY = new Uint8Array(0)
 export function gossipsubConfig (): GossipsubInteropOptions
 export function gossipsubConfig<T extends object> (extra: T): Omit<T, keyof GossipsubInteropOptions> & GossipsubInteropOptions
 export function gossipsubConfig (extra: object = {}): GossipsubInteropOptions {
-  return {
-    emitSelf: false,
-    maxInboundDataLength: 1024 * 1024,
-    ...extra,
-    globalSignaturePolicy: 'StrictNoSign',
-    msgIdFn: (msg: { data?: Uint8Array }) => messageId(msg.data ?? EMPTY),
-    fastMsgIdFn: (msg: { data?: Uint8Array }) => createHash('sha1').update(msg.data ?? EMPTY).digest('base64')
-  }
+  const { globalSignaturePolicy, msgIdFn, fastMsgIdFn, ...defaults } = gossipsubInterop
+  return { ...defaults, ...extra, globalSignaturePolicy, msgIdFn, fastMsgIdFn }
 }
 
 /** What the SDK needs of a pubsub service (libp2p 2.x `PubSub`, e.g. gossipsub). */

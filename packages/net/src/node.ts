@@ -11,8 +11,7 @@ import { ping, type Ping } from '@libp2p/ping'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p, type Libp2p } from 'libp2p'
-import { createHash } from 'node:crypto'
-import { StrictNoSign } from '@libp2p/interface'
+import { gossipsubInterop, topicLabels } from '@ecandle/protocol'
 import { Gauge, Histogram, type Registry } from 'prom-client'
 
 export type HubServices = {
@@ -39,21 +38,12 @@ export interface HubNodeInit {
 }
 
 export interface HubNodeMetrics {
+  /** gossipsub's per-topic series are labelled with our short topic names (`topicLabels`); any other topic is 'other'. */
   registry: Registry
-  /**
-   * Topic string -> short label for gossipsub's per-topic series. Any other topic (a peer may
-   * name any) is labelled 'other', so the label set stays bounded.
-   */
-  topicLabels?: Record<string, string>
 }
 
 export async function privateKeyFromSeed (seed: Uint8Array): Promise<PrivateKey> {
   return await generateKeyPairFromSeed('Ed25519', seed)
-}
-
-/** Gossip message id: sha256 of the bytes (StrictNoSign messages have no from/seqno). */
-export function messageId (data: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(data).digest())
 }
 
 export async function createHubNode (init: HubNodeInit): Promise<HubNode> {
@@ -84,20 +74,15 @@ export async function createHubNode (init: HubNodeInit): Promise<HubNode> {
       identify: identify(),
       ping: ping(),
       pubsub: gossipsub({
-        // Entries carry their own signatures; signing every gossip message again costs ~3x throughput.
-        globalSignaturePolicy: StrictNoSign,
-        msgIdFn: (msg) => messageId(msg.data ?? new Uint8Array(0)),
-        fastMsgIdFn: (msg) => createHash('sha1').update(msg.data ?? new Uint8Array(0)).digest('base64'),
+        // Signature policy, message id and RPC bound: what every peer of the network shares.
+        ...gossipsubInterop,
         allowPublishToZeroTopicPeers: true,
-        emitSelf: false,
-        // Bounded inbound RPC (a full entry is ≈ 66 KiB; evidence twice that).
-        maxInboundDataLength: 1024 * 1024,
         scoreParams: {
           // Many hubs on one loopback IP is a testnet, not a Sybil attack.
           IPColocationFactorWhitelist: new Set(['127.0.0.1', '::1'])
         },
         // gossipsub 14 ignores libp2p's metrics component: it needs its own register.
-        ...(init.metrics === undefined ? {} : gossipsubMetrics(init.metrics))
+        ...(init.metrics === undefined ? {} : gossipsubMetrics(init.metrics, init.networkId))
       }) as any,
       dht: kadDHT({
         protocol: `/ecandle/${init.networkId}/kad/1.0.0`,
@@ -115,8 +100,8 @@ class BoundedTopicLabels extends Map<string, string> {
   override get (topic: string): string { return super.get(topic) ?? 'other' }
 }
 
-function gossipsubMetrics (m: HubNodeMetrics): { metricsRegister: MetricsRegister, metricsTopicStrToLabel: Map<string, string> } {
-  const labels = new BoundedTopicLabels(Object.entries(m.topicLabels ?? {}))
+function gossipsubMetrics (m: HubNodeMetrics, networkId: string): { metricsRegister: MetricsRegister, metricsTopicStrToLabel: Map<string, string> } {
+  const labels = new BoundedTopicLabels(Object.entries(topicLabels(networkId)))
   return { metricsRegister: gossipsubMetricsRegister(m.registry, labels), metricsTopicStrToLabel: labels }
 }
 

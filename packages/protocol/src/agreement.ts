@@ -3,6 +3,7 @@ import { decodeCanonical, encode, expectBytes, expectMap, expectString, expectUi
 import { Domain, sha256, toHex, verifySignature, type Signer } from './crypto.js'
 import { asReject, ProtocolError, reject, ValidationError } from './errors.js'
 import type { Network } from './network.js'
+import { quorumSize } from '@ecandle/consensus'
 
 /**
  * What the validators agree on each epoch: a cut of every hub's log and the tally root it implies.
@@ -202,7 +203,8 @@ export interface VerifiedCertificate extends Certificate {
   signers: string[]
 }
 
-export const quorumOf = (n: number): number => Math.floor((2 * n) / 3) + 1
+/** More than 2/3 of n validators: the consensus package's quorum size (one definition). */
+export const quorumOf = quorumSize
 
 /**
  * Canonical certificate: exactly a quorum of signatures, the lowest validator indices available, so

@@ -1,3 +1,5 @@
+import { PLAUSIBILITY } from '@ecandle/tally'
+
 /**
  * Topic and protocol names. The network id in every name keeps two networks from ever mixing.
  */
@@ -6,6 +8,16 @@ export const topics = {
   evidence: (net: string): string => `/ecandle/${net}/evidence/1`,
   consensus: (net: string): string => `/ecandle/${net}/consensus/1`,
   certificates: (net: string): string => `/ecandle/${net}/certificates/1`
+}
+
+/** Short name of each gossip topic (`entries`, `evidence`, `consensus`, `certificates`): metric labels, queue names. */
+export type TopicName = keyof typeof topics
+
+export const TOPIC_NAMES = Object.keys(topics) as readonly TopicName[]
+
+/** Topic string of a network → its short name. Any other topic (a peer may name any) is not in it. */
+export function topicLabels (networkId: string): Record<string, TopicName> {
+  return Object.fromEntries(TOPIC_NAMES.map(name => [topics[name](networkId), name]))
 }
 
 export const protocols = {
@@ -28,6 +40,8 @@ export const limits = {
   maxEntryBytes: 256 * 256 + 1024,
   /** Evidence holds two signed objects. */
   maxEvidenceBytes: 2 * (256 * 256 + 1024) + 256,
+  /** One inbound gossipsub RPC (a full entry is ≈ 66 KiB, evidence twice that, a certificate ≤ 256 KiB). */
+  maxGossipRpcBytes: 1024 * 1024,
   /** A sync request frame. */
   maxRequestBytes: 1024,
   /** Entries returned by one `entries` sync request. */
@@ -36,8 +50,8 @@ export const limits = {
   maxClockSkewMs: 30_000,
   /** How far past its entry's time a report's period may end (device clock slack). */
   maxReportSkewS: 120,
-  /** A report period longer than this is implausible. */
-  maxReportPeriodS: 86_400,
+  /** A report period longer than this is implausible (the tally's PLAUSIBILITY.maxPeriodS). */
+  maxReportPeriodS: PLAUSIBILITY.maxPeriodS,
   /** Plausibility: delivered energy may exceed the rated Wh/day pro rata by at most this factor. */
-  plausibilityFactor: 2
+  plausibilityFactor: PLAUSIBILITY.factor
 } as const

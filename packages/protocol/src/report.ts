@@ -1,13 +1,14 @@
 import { decodeCanonical, encode, expectBytes, expectInt, expectMap, expectString, expectUint } from './cbor.js'
 import { Domain, sha256, toHex, verifySignature, type Signer } from './crypto.js'
 import { ProtocolError, reject } from './errors.js'
+import { implausibility } from '@ecandle/tally'
 import { limits } from './names.js'
 import { DEVICE_ID_RE, type Network } from './network.js'
 
 /** One usage report, signed by the device that made it. */
 export interface UsageReport {
   device: string
-  /** Strictly increasing per device, never reused. */
+  /** Unique per device, never reused (devices count up, but a resend may arrive after newer reports). */
   counter: number
   /** Unix seconds. */
   periodStart: number
@@ -80,18 +81,8 @@ export function decodeReport (bytes: Uint8Array): DecodedReport {
   return { bytes, get id () { return (id ??= toHex(sha256(bytes))) }, report, payload, signature }
 }
 
-/** Why a well-formed report is implausible, or undefined. Integer arithmetic only. */
-export function implausibility (r: UsageReport, ratedWhPerDay: number): string | undefined {
-  const period = r.periodEnd - r.periodStart
-  if (period <= 0) return 'period end is not after its start'
-  if (period > limits.maxReportPeriodS) return `period of ${period} s is longer than ${limits.maxReportPeriodS} s`
-  if (r.litS > period) return `lit ${r.litS} s in a period of ${period} s`
-  // energy (mWh) ≤ rated (Wh/day) · 1000 · period/86400 · factor, cross-multiplied to stay integer
-  if (BigInt(r.energyMwh) * 86_400n > BigInt(ratedWhPerDay) * 1000n * BigInt(period) * BigInt(limits.plausibilityFactor)) {
-    return `delivered ${r.energyMwh} mWh in ${period} s exceeds ${limits.plausibilityFactor}× the device's rating`
-  }
-  return undefined
-}
+/** The plausibility rule (docs/protocol.md §3) is the tally's, so hubs and tallies apply one function. */
+export { implausibility }
 
 /**
  * Every stateless rule for a report that a hub `hub` put in its log (or is about to):

@@ -2,6 +2,8 @@ export * from './types.js';
 export { tally, genesisState, counterKey, compareReports, isPlausible, buildTree, tallyLeaves, leafIndex } from './tally.js';
 export { proveAccount, proveDevice, proveSummary, verifyProof, proofLeaf, verifyAccountProof } from './proof.js';
 export { explain } from './explain.js';
+export { tallyParams, tallyDevices, segmentRows, type NetworkLike, type ReportLike } from './inputs.js';
+export { implausibility, PLAUSIBILITY, type PlausibilityInput } from './plausibility.js';
 export {
   encodeLeaf,
   encodeAccountLeaf,

@@ -11,6 +11,7 @@
  * guaranteed by log validation (chain rule `counter-reused`), which sees the
  * whole log, so the tally carries no per-device counter state.
  */
+import { implausibility } from './plausibility.js';
 import { encodeAccountLeaf, encodeDeviceLeaf, encodeSummaryLeaf } from './leaf.js';
 import { MerkleTree, compareBytes } from './merkle.js';
 import type {
@@ -27,7 +28,6 @@ import type {
 } from './types.js';
 
 const BPS = 10000n;
-const SECONDS_PER_DAY = 86400;
 
 /** The state before the first epoch (epoch 0 is the first one tallied). */
 export function genesisState(): TallyState {
@@ -53,30 +53,20 @@ function isNonNegSafeInt(x: number): boolean {
 }
 
 /**
- * Plausibility: all numbers well-formed (counter, periodStart, periodEnd and
- * energyMwh non-negative safe integers; solarMwh and litS finite and >= 0),
- * periodEnd > periodStart, and
- *   energyMwh <= ratedWhPerDay * 1000 * (periodEnd - periodStart) / 86400 * 2
- * evaluated without division as
- *   energyMwh * 86400 <= ratedWhPerDay * 2000 * (periodEnd - periodStart).
+ * Plausibility: the one rule (`implausibility`, plausibility.ts, docs/protocol.md §3) that log
+ * validation applies too, after a check that the numbers are well-formed (counter,
+ * periodStart, periodEnd, energyMwh and the device's rating non-negative safe integers; solarMwh and
+ * litS finite and >= 0). A report decoded from a log always passes the latter; the tally is also a
+ * library fed by other code.
  */
 export function isPlausible(r: SegmentReport, dev: DeviceInfo): boolean {
   if (!isNonNegSafeInt(r.counter)) return false;
   if (!isNonNegSafeInt(r.periodStart) || !isNonNegSafeInt(r.periodEnd)) return false;
-  if (r.periodEnd <= r.periodStart) return false;
   if (!isNonNegSafeInt(r.energyMwh)) return false;
   if (!(Number.isFinite(r.solarMwh) && r.solarMwh >= 0)) return false;
   if (!(Number.isFinite(r.litS) && r.litS >= 0)) return false;
-  const rated = dev.ratedWhPerDay;
-  if (!(Number.isFinite(rated) && rated >= 0)) return false;
-  const len = r.periodEnd - r.periodStart;
-  const lhs = r.energyMwh * SECONDS_PER_DAY;
-  const rhs = rated * 2000 * len;
-  if ((lhs <= Number.MAX_SAFE_INTEGER && rhs <= Number.MAX_SAFE_INTEGER) || !Number.isSafeInteger(rated)) {
-    // Exact for integer ratings below 2^53; IEEE-754 (hence still identical on every machine) otherwise.
-    return lhs <= rhs;
-  }
-  return BigInt(r.energyMwh) * 86400n <= BigInt(rated) * 2000n * BigInt(len);
+  if (!isNonNegSafeInt(dev.ratedWhPerDay)) return false;
+  return implausibility(r, dev.ratedWhPerDay) === undefined;
 }
 
 function validate(input: TallyInput): void {

@@ -18,6 +18,8 @@ function plausible(r: SegmentReport, rated: number): boolean {
   if (![r.counter, r.periodStart, r.periodEnd, r.energyMwh].every(isInt)) return false;
   if (!(r.solarMwh >= 0 && r.litS >= 0 && Number.isFinite(r.solarMwh) && Number.isFinite(r.litS))) return false;
   if (r.periodEnd <= r.periodStart) return false;
+  // docs/protocol.md §3: a period of at most one day, lit at most the whole period.
+  if (r.periodEnd - r.periodStart > 86400 || r.litS > r.periodEnd - r.periodStart) return false;
   if (!Number.isSafeInteger(rated) || rated < 0) throw new Error('model only supports integer ratings');
   return BigInt(r.energyMwh) * 86400n <= BigInt(rated) * 2000n * BigInt(r.periodEnd - r.periodStart);
 }

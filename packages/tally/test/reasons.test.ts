@@ -114,13 +114,18 @@ describe('reason codes', () => {
       const r = run([rep('h1', 1, 0, 'd1', 1, 0)], { devices: registry(dev('d1', 'h1', 'aa', 'bb', -1)) });
       assert.deepEqual(r, ['h1/1/0:implausible']);
     });
-    it('long periods use the exact integer comparison (no float drift)', () => {
-      // 1 Wh/day over 3 days => bound 6000 mWh.
-      const r = tally(input([{ ...rep('h1', 1, 0, 'd1', 1, 6000), periodEnd: T0 + HOUR + 3 * 86400 }, { ...rep('h1', 1, 1, 'd1', 2, 6001), periodEnd: T0 + 2 * HOUR + 3 * 86400 }], {
+    it('a whole day uses the exact integer comparison (no float drift)', () => {
+      // 1 Wh/day over one day => bound 2000 mWh.
+      const r = tally(input([{ ...rep('h1', 1, 0, 'd1', 1, 2000), periodStart: T0, periodEnd: T0 + 86400 }, { ...rep('h1', 1, 1, 'd1', 2, 2001), periodStart: T0 + 86400, periodEnd: T0 + 2 * 86400 }], {
         devices: registry(dev('d1', 'h1', 'aa', 'bb', 1)),
         params: { ...PARAMS, deviceCapMwhPerEpoch: 100000n },
       }));
-      assert.deepEqual(r.statuses.map(brief), ['h1/1/0:counted 6000', 'h1/1/1:implausible']);
+      assert.deepEqual(r.statuses.map(brief), ['h1/1/0:counted 2000', 'h1/1/1:implausible']);
+    });
+    it('the protocol\'s rule: a period longer than a day, or lit longer than its period, is implausible', () => {
+      const day = { ...rep('h1', 1, 0, 'd1', 1, 0), periodStart: T0, periodEnd: T0 + 86400 };
+      const r = tally(input([day, { ...day, index: 1, counter: 2, reportId: 'long', periodEnd: T0 + 86401 }, { ...rep('h1', 1, 2, 'd1', 3, 0), reportId: 'lit', litS: HOUR + 1 }]));
+      assert.deepEqual(r.statuses.map(brief), ['h1/1/0:counted 0', 'h1/1/1:implausible', 'h1/1/2:implausible']);
     });
   });
 
