@@ -1,6 +1,6 @@
 import type { BridgeHost, RefusalReason, SubmitResult } from '@ecandle/hardware-bridge'
 import {
-  decodeEntry, encodeEvidence, epochOf, equalBytes, limits, signEntry, ValidationError, verifyEntry, verifyReport,
+  decodeEntry, encodeEvidence, epochOf, equalBytes, isValidationError, limits, REFUSAL_FOR, REPORT_CODES, signEntry, verifyEntry, verifyReport,
   type DecodedReport, type Network, type Signer
 } from '@ecandle/protocol'
 import type { Store } from '@ecandle/store'
@@ -18,13 +18,6 @@ export interface HubLogOptions {
 export const defaultHubLogOptions: HubLogOptions = { entryIntervalMs: 5000, maxPending: 8192, maxReportAgeS: 30 * 86400 }
 
 interface Pending { report: DecodedReport, waiters: Array<(r: SubmitResult) => void> }
-
-const REFUSAL: Record<string, RefusalReason> = {
-  'unregistered-device': 'unregistered-device',
-  'wrong-hub': 'wrong-hub',
-  'report-signature': 'bad-signature',
-  implausible: 'implausible'
-}
 
 /**
  * This hub's own log. Devices' reports are checked, held until the next entry, then written in
@@ -62,8 +55,8 @@ export class HubLog implements BridgeHost {
     try {
       r = verifyReport(this.net, bytes, this.self)
     } catch (err) {
-      if (!(err instanceof ValidationError)) throw err
-      return this.refuse(REFUSAL[err.code] ?? 'malformed', err.message)
+      if (!isValidationError(err, REPORT_CODES)) throw err
+      return this.refuse(REFUSAL_FOR[err.code], err.message)
     }
     const { device, counter, periodEnd } = r.report
     // Device clocks are kept in sync by the hub; a period ending in our future or long ago is a clock fault.

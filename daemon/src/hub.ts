@@ -69,7 +69,7 @@ export class Hub {
     })
     try {
       const node = this.node = await createHubNode({ seed: this.seed, networkId: net.id, blocked: this.blocked, listen: this.config.listen, bootstrap: net.def.bootstrap.filter(a => !a.endsWith(this.peerId)), metrics: { registry: this.metrics } })
-      this.gossip = new Gossip(node.services.pubsub, this.log)
+      this.gossip = new Gossip(node.services.pubsub, this.log, net.id)
       this.ingest = new Ingest(net, store, this.log, {
         onEntry: (e, from) => {
           if (from === this.peerId) void this.gossip.publish(topics.entries(net.id), e.bytes)

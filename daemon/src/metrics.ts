@@ -1,6 +1,8 @@
+import type { DeviceLinkStatus } from '@ecandle/hardware-bridge'
+import type { GossipQueueStats } from '@ecandle/net'
 import { topicLabels } from '@ecandle/protocol'
 import { collectDefaultMetrics, Counter, Gauge, type Registry } from 'prom-client'
-import type { Hub, HubStatus } from './hub.js'
+import type { HubStatus } from '@ecandle/client'
 
 /**
  * Prometheus metrics of one hub, in the hub's own registry (`hub.metrics`, which libp2p and
@@ -12,7 +14,17 @@ import type { Hub, HubStatus } from './hub.js'
 /** Device link stats that are levels, not running totals. */
 const LINK_LEVELS = new Set(['queued', 'open'])
 
-export function createHubMetrics (hub: Hub): Registry {
+/** What the metrics read of a hub (a Hub is one). */
+export interface MetricsSource {
+  /** The registry libp2p and gossipsub already fill; the ecandle_ and process series are added to it. */
+  readonly metrics: Registry
+  readonly net: { readonly id: string }
+  status: () => HubStatus
+  readonly bridge?: { devices: () => DeviceLinkStatus[] }
+  readonly gossip: { queueStats: () => GossipQueueStats[] }
+}
+
+export function createHubMetrics (hub: MetricsSource): Registry {
   const registry = hub.metrics
   if (registry.getSingleMetric('ecandle_info') !== undefined) return registry
   const labels = topicLabels(hub.net.id)
@@ -73,6 +85,15 @@ export function createHubMetrics (hub: Hub): Registry {
     for (const [link, stats] of Object.entries(status().deviceLinks ?? {})) {
       for (const [stat, v] of flatten(stats)) if (LINK_LEVELS.has(stat)) g.set({ link, stat }, v)
     }
+  })
+  gauge('ecandle_gossip_queue_length', 'Gossip messages waiting for validation, by topic (bounded: see GOSSIP_QUEUES)', ['topic'], g => {
+    for (const q of hub.gossip.queueStats()) g.set({ topic: q.topic }, q.length)
+  })
+  gauge('ecandle_gossip_queue_running', 'Gossip validations running now, by topic', ['topic'], g => {
+    for (const q of hub.gossip.queueStats()) g.set({ topic: q.topic }, q.running)
+  })
+  counter('ecandle_gossip_queue_dropped_total', 'Gossip messages dropped by a full validation queue (answered IGNORE overloaded), by topic', ['topic'], c => {
+    for (const q of hub.gossip.queueStats()) c.inc({ topic: q.topic }, q.dropped)
   })
   gauge('ecandle_devices', 'Devices known to this hub\'s links, by whether their link is up', ['state'], g => {
     const rows = hub.bridge?.devices() ?? []

@@ -1,3 +1,5 @@
+import type { RefusalReason } from '@ecandle/protocol'
+
 /**
  * The contract between the hub daemon and whatever brings device reports in
  * (the in-process emulator, serial lines, MQTT). The daemon implements BridgeHost;
@@ -13,15 +15,8 @@ export type SubmitResult =
   | { status: 'refused', reason: RefusalReason, message: string }
   | { status: 'busy' }
 
-/** Why a hub refuses a report for good (the device must not resend it). */
-export type RefusalReason =
-  | 'malformed' // not a well-formed signed report
-  | 'unregistered-device' // device id not in the registry
-  | 'wrong-hub' // device registered to another hub
-  | 'bad-signature'
-  | 'implausible' // values impossible for the device's rating
-  | 'clock' // period ends in the hub's future or absurdly far in the past
-  | 'counter-reused' // a different report with a counter already used (or an older counter)
+/** Why a hub refuses a report for good (the device must not resend it): `REFUSAL_REASONS` of the protocol. */
+export type { RefusalReason }
 
 export interface BridgeHost {
   /** Resolves once the report is durable (or refused); never rejects. */

@@ -1,4 +1,4 @@
-import { asReject, ProtocolError, reject, verifyCertificate, verifyEntry, verifyEvidence, type DecodedEntry, type DecodedReport, type Network, type VerifiedCertificate } from '@ecandle/protocol'
+import { reject, verifyCertificate, verifyEntry, verifyEvidence, type DecodedEntry, type DecodedReport, type Network, type VerifiedCertificate } from '@ecandle/protocol'
 import { verifyAccountProof } from '@ecandle/tally'
 import type { CertificateJson, EntryJson, EpochSummary, RewardProofJson } from './api-types.js'
 
@@ -35,19 +35,10 @@ export interface VerifiedReward {
   cumulative: bigint
 }
 
-function bytesOf (input: unknown, what: string): Uint8Array {
+// The verifiers throw only ValidationErrors with the protocol's codes; anything else is a bug and propagates.
+function bytesOf (input: unknown, what: 'entry' | 'certificate' | 'evidence'): Uint8Array {
   if (!(input instanceof Uint8Array)) throw reject(`${what}-encoding`, `${what}: expected bytes`)
   return input
-}
-
-// Protocol decode errors become REJECTs with the protocol's codes; anything else is a bug and is rethrown.
-function verified<T> (fn: () => T): T {
-  try {
-    return fn()
-  } catch (err) {
-    if (err instanceof ProtocolError) throw asReject(err)
-    throw err
-  }
 }
 
 /**
@@ -56,7 +47,7 @@ function verified<T> (fn: () => T): T {
  * signature, plausibility and counter order. `nowMs` (default: now) is only used for the `future` IGNORE.
  */
 export function decodeEntryMessage (net: Network, bytes: Uint8Array, opts: { nowMs?: number } = {}): EntryMessage {
-  const e = verified(() => verifyEntry(net, bytesOf(bytes, 'entry'), opts.nowMs ?? Date.now()))
+  const e = verifyEntry(net, bytesOf(bytes, 'entry'), opts.nowMs ?? Date.now())
   return entryJson(e, e.reports)
 }
 
@@ -94,7 +85,7 @@ export function certificateJson (c: VerifiedCertificate): CertificateJson {
  * know (compare `prev` with the value id of the epoch before if you track the chain).
  */
 export function decodeCertificateMessage (net: Network, bytes: Uint8Array): CertificateMessage {
-  return certificateJson(verified(() => verifyCertificate(net, bytesOf(bytes, 'certificate'))))
+  return certificateJson(verifyCertificate(net, bytesOf(bytes, 'certificate')))
 }
 
 /**
@@ -114,7 +105,7 @@ export function verifyEpochSummary (net: Network, summary: EpochSummary): Certif
 
 /** Verifies evidence: both halves validly signed by one offender for one slot, and different. */
 export function decodeEvidenceMessage (net: Network, bytes: Uint8Array): EvidenceMessage {
-  const ev = verified(() => verifyEvidence(net, bytesOf(bytes, 'evidence')))
+  const ev = verifyEvidence(net, bytesOf(bytes, 'evidence'))
   return { id: ev.id, kind: ev.kind, offender: ev.offender, slot: ev.slot }
 }
 

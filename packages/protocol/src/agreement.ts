@@ -1,7 +1,7 @@
 import { CID } from 'multiformats/cid'
 import { decodeCanonical, encode, expectBytes, expectMap, expectString, expectUint, isPlainObject } from './cbor.js'
 import { Domain, sha256, toHex, verifySignature, type Signer } from './crypto.js'
-import { asReject, ProtocolError, reject, ValidationError } from './errors.js'
+import { asReject, DECODE_CODES, ProtocolError, reject, rules, ValidationError } from './errors.js'
 import type { Network } from './network.js'
 import { quorumSize } from '@ecandle/consensus'
 
@@ -88,6 +88,12 @@ export interface VerifiedConsensus { bytes: Uint8Array, payload: ConsensusPayloa
 /** A signed consensus message, envelope included. */
 export const MAX_CONSENSUS_BYTES = 64 * 1024
 
+/** Codes of the consensus message rules (docs/consensus.md), each a REJECT. */
+export const CONSENSUS_CODES = [...DECODE_CODES, 'unknown-validator', 'vote-signature'] as const
+export type ConsensusCode = typeof CONSENSUS_CODES[number]
+
+const consensusRule = rules<ConsensusCode>()
+
 /** Decodes and verifies a consensus message: shape, known validator, signature. REJECT otherwise. */
 export function verifyConsensus (net: Network, bytes: Uint8Array): VerifiedConsensus {
   let payload: ConsensusPayload, signature: Uint8Array, body: Uint8Array
@@ -119,8 +125,8 @@ export function verifyConsensus (net: Network, bytes: Uint8Array): VerifiedConse
   }
   const hub = net.hubs.get(payload.from)
   // Only validators vote.
-  if (hub === undefined) throw reject('unknown-validator', `consensus: ${payload.from.slice(0, 60)} is not a validator`)
-  if (!verifySignature(hub.publicKey, voteDomain(net.id), body, signature)) throw reject('vote-signature', `consensus: bad signature of ${payload.from}`)
+  if (hub === undefined) throw consensusRule.reject('unknown-validator', `consensus: ${payload.from.slice(0, 60)} is not a validator`)
+  if (!verifySignature(hub.publicKey, voteDomain(net.id), body, signature)) throw consensusRule.reject('vote-signature', `consensus: bad signature of ${payload.from}`)
   return { bytes, payload, signature, body }
 }
 
@@ -217,6 +223,12 @@ export function encodeCertificate (net: Network, c: Certificate): Uint8Array {
 
 export const MAX_CERTIFICATE_BYTES = 256 * 1024
 
+/** Codes of the certificate rules (docs/consensus.md), each a REJECT. */
+export const CERTIFICATE_CODES = [...DECODE_CODES, 'duplicate-signer', 'certificate-signature', 'too-few-signers'] as const
+export type CertificateCode = typeof CERTIFICATE_CODES[number]
+
+const certificateRule = rules<CertificateCode>()
+
 function decodeCertificateBytes (net: Network, bytes: Uint8Array): Certificate {
   try {
     if (bytes.byteLength > MAX_CERTIFICATE_BYTES) throw new ProtocolError('size', `certificate: ${bytes.byteLength} bytes > ${MAX_CERTIFICATE_BYTES}`)
@@ -241,18 +253,18 @@ export function verifyCertificate (net: Network, bytes: Uint8Array): VerifiedCer
   const signers: string[] = []
   for (const [i, sig] of c.signatures) {
     // Each validator counts once.
-    if (seen.has(i)) throw reject('duplicate-signer', `certificate of epoch ${c.value.epoch}: validator #${i} signed twice`)
+    if (seen.has(i)) throw certificateRule.reject('duplicate-signer', `certificate of epoch ${c.value.epoch}: validator #${i} signed twice`)
     seen.add(i)
     const from = net.validatorIds[i]
     const body = encodeConsensusPayload({ type: 'precommit', epoch: c.value.epoch, round: c.round, from, valueId })
     if (!verifySignature(net.hubs.get(from)!.publicKey, voteDomain(net.id), body, sig)) {
-      throw reject('certificate-signature', `certificate of epoch ${c.value.epoch}: bad signature of validator #${i} (${from})`)
+      throw certificateRule.reject('certificate-signature', `certificate of epoch ${c.value.epoch}: bad signature of validator #${i} (${from})`)
     }
     signers.push(from)
   }
   // More than 2/3 of the validators must have precommitted this value.
   if (seen.size < quorumOf(net.validatorIds.length)) {
-    throw reject('too-few-signers', `certificate of epoch ${c.value.epoch}: ${seen.size} signers, need ${quorumOf(net.validatorIds.length)} of ${net.validatorIds.length}`)
+    throw certificateRule.reject('too-few-signers', `certificate of epoch ${c.value.epoch}: ${seen.size} signers, need ${quorumOf(net.validatorIds.length)} of ${net.validatorIds.length}`)
   }
   return { ...c, bytes, valueId, signers }
 }

@@ -1,11 +1,11 @@
 import type { CID } from 'multiformats/cid'
 import { decodeCanonical, encode, expectBytes, expectMap, expectString, expectUint } from './cbor.js'
 import { Domain, verifySignature, type Signer } from './crypto.js'
-import { ignore, ProtocolError, reject } from './errors.js'
+import { DECODE_CODES, isDecodeError, ProtocolError, rules } from './errors.js'
 import { contentId } from './ids.js'
 import { limits } from './names.js'
 import { epochOf, type Network } from './network.js'
-import { verifyReport, type DecodedReport } from './report.js'
+import { REPORT_CODES, verifyReport, type DecodedReport } from './report.js'
 
 /** One hub log entry: a batch of device-signed reports, hash-chained to the previous entry. */
 export interface EntryPayload {
@@ -72,6 +72,15 @@ export function decodeEntry (bytes: Uint8Array): DecodedEntry {
   return { bytes, id: contentId(bytes), payload, signature, body }
 }
 
+/** Codes of the stateless entry rules (docs/protocol.md §5): every one a REJECT but `future` (IGNORE). */
+export const ENTRY_CODES = [
+  ...DECODE_CODES.map(c => `entry-${c}` as const), 'unknown-hub', 'entry-signature', 'entry-epoch', 'future',
+  ...REPORT_CODES, 'report-future', 'counter-order'
+] as const
+export type EntryCode = typeof ENTRY_CODES[number]
+
+const entryRule = rules<EntryCode>()
+
 /**
  * Every rule that needs no log state, in the order they are cheapest to check.
  * Stateful rules (duplicate, gap, chain link, counters) live with the store.
@@ -82,31 +91,31 @@ export function verifyEntry (net: Network, bytes: Uint8Array, nowMs: number): Ve
     e = decodeEntry(bytes)
   } catch (err) {
     // Size, encoding and shape: the bytes themselves are bad.
-    if (err instanceof ProtocolError) throw reject(`entry-${err.code}`, err.message)
+    if (isDecodeError(err)) throw entryRule.reject(`entry-${err.code}`, err.message)
     throw err
   }
   const p = e.payload
   // Only validator hubs keep logs.
   const hub = net.hubs.get(p.hub)
-  if (hub === undefined) throw reject('unknown-hub', `entry: ${p.hub.slice(0, 60)} is not a hub of this network`)
+  if (hub === undefined) throw entryRule.reject('unknown-hub', `entry: ${p.hub.slice(0, 60)} is not a hub of this network`)
   // The hub's signature over the payload bytes as received.
-  if (!verifySignature(hub.publicKey, entryDomain(net.id), e.body, e.signature)) throw reject('entry-signature', `entry ${p.hub}#${p.seq}: bad hub signature`)
+  if (!verifySignature(hub.publicKey, entryDomain(net.id), e.body, e.signature)) throw entryRule.reject('entry-signature', `entry ${p.hub}#${p.seq}: bad hub signature`)
   // The epoch stamp must be the epoch of the entry's own time (a cut relies on it).
-  if (p.epoch !== epochOf(net, p.time)) throw reject('entry-epoch', `entry ${p.hub}#${p.seq}: epoch ${p.epoch} is not the epoch of its time`)
+  if (p.epoch !== epochOf(net, p.time)) throw entryRule.reject('entry-epoch', `entry ${p.hub}#${p.seq}: epoch ${p.epoch} is not the epoch of its time`)
   // From our future: we may be behind; not provably bad, so drop it now and let sync bring it later.
-  if (p.time > nowMs + limits.maxClockSkewMs) throw ignore('future', `entry ${p.hub}#${p.seq}: time is ${p.time - nowMs} ms ahead of ours`)
+  if (p.time > nowMs + limits.maxClockSkewMs) throw entryRule.ignore('future', `entry ${p.hub}#${p.seq}: time is ${p.time - nowMs} ms ahead of ours`)
   const reports: DecodedReport[] = []
   const lastCounter = new Map<string, number>()
   for (const rb of p.reports) {
     const r = verifyReport(net, rb, p.hub)
     // A report cannot end after the entry that carries it (beyond device clock slack).
     if (r.report.periodEnd * 1000 > p.time + limits.maxReportSkewS * 1000) {
-      throw reject('report-future', `entry ${p.hub}#${p.seq}: report ${r.report.device}#${r.report.counter} ends after the entry`)
+      throw entryRule.reject('report-future', `entry ${p.hub}#${p.seq}: report ${r.report.device}#${r.report.counter} ends after the entry`)
     }
     // Counters rise strictly per device within an entry (across entries: checked against the log).
     const last = lastCounter.get(r.report.device)
     if (last !== undefined && r.report.counter <= last) {
-      throw reject('counter-order', `entry ${p.hub}#${p.seq}: device ${r.report.device} counter ${r.report.counter} after ${last}`)
+      throw entryRule.reject('counter-order', `entry ${p.hub}#${p.seq}: device ${r.report.device} counter ${r.report.counter} after ${last}`)
     }
     lastCounter.set(r.report.device, r.report.counter)
     reports.push(r)

@@ -1,11 +1,11 @@
 import { decodeCanonical, encode, equalBytes, expectBytes, expectMap, expectString } from './cbor.js'
 import { sha256, toHex } from './crypto.js'
-import { asReject, ProtocolError, reject } from './errors.js'
+import { asReject, DECODE_CODES, ProtocolError, rules } from './errors.js'
 import { limits } from './names.js'
 import type { Network } from './network.js'
-import { verifyEntry } from './entry.js'
-import { verifyReport } from './report.js'
-import { verifyConsensus } from './agreement.js'
+import { ENTRY_CODES, verifyEntry } from './entry.js'
+import { REPORT_CODES, verifyReport } from './report.js'
+import { CONSENSUS_CODES, verifyConsensus } from './agreement.js'
 
 /**
  * Evidence of equivocation: two different objects signed by one key for one slot.
@@ -44,6 +44,13 @@ export function encodeEvidence (kind: EvidenceKind, x: Uint8Array, y: Uint8Array
   return encode({ k: kind, a, b })
 }
 
+/** Codes of the evidence rules (docs/protocol.md §7), each a REJECT; and a half's own codes when it fails its rules. */
+export const EVIDENCE_RULE_CODES = [...DECODE_CODES, 'evidence-order', 'evidence-slot', 'evidence-kind', 'unregistered-device'] as const
+export const EVIDENCE_CODES = [...EVIDENCE_RULE_CODES, ...ENTRY_CODES, ...REPORT_CODES, ...CONSENSUS_CODES] as const
+export type EvidenceCode = typeof EVIDENCE_CODES[number]
+
+const evidenceRule = rules<EvidenceCode>()
+
 /** Checks evidence fully: shape, order, both signatures valid, same signer and slot, different bytes. REJECT otherwise. */
 export function verifyEvidence (net: Network, bytes: Uint8Array): VerifiedEvidence {
   let kind: string, a: Uint8Array, b: Uint8Array
@@ -56,13 +63,13 @@ export function verifyEvidence (net: Network, bytes: Uint8Array): VerifiedEviden
   } catch (err) {
     throw asReject(err)
   }
-  if (compareBytes(a, b) >= 0) throw reject('evidence-order', 'evidence: halves must differ and be in byte order')
+  if (compareBytes(a, b) >= 0) throw evidenceRule.reject('evidence-order', 'evidence: halves must differ and be in byte order')
   const id = toHex(sha256(bytes))
   if (kind === 'entry') {
     // Time is not checked here: an old equivocation is still an equivocation.
     const ea = verifyEntry(net, a, Number.MAX_SAFE_INTEGER)
     const eb = verifyEntry(net, b, Number.MAX_SAFE_INTEGER)
-    if (ea.payload.hub !== eb.payload.hub || ea.payload.seq !== eb.payload.seq) throw reject('evidence-slot', 'evidence: entries are not of one hub and seq')
+    if (ea.payload.hub !== eb.payload.hub || ea.payload.seq !== eb.payload.seq) throw evidenceRule.reject('evidence-slot', 'evidence: entries are not of one hub and seq')
     return { kind, a, b, bytes, id, offender: ea.payload.hub, slot: ea.payload.seq }
   }
   if (kind === 'report') {
@@ -70,21 +77,21 @@ export function verifyEvidence (net: Network, bytes: Uint8Array): VerifiedEviden
       // The device's registered hub is the only one allowed to carry it; use it for the check.
       const raw = decodeDeviceId(r)
       const info = net.devices.get(raw)
-      if (info === undefined) throw reject('unregistered-device', `evidence: device ${raw} is not registered`)
+      if (info === undefined) throw evidenceRule.reject('unregistered-device', `evidence: device ${raw} is not registered`)
       return info.info.hub
     }
     const ra = verifyReport(net, a, dev(a))
     const rb = verifyReport(net, b, dev(b))
-    if (ra.report.device !== rb.report.device || ra.report.counter !== rb.report.counter) throw reject('evidence-slot', 'evidence: reports are not of one device and counter')
+    if (ra.report.device !== rb.report.device || ra.report.counter !== rb.report.counter) throw evidenceRule.reject('evidence-slot', 'evidence: reports are not of one device and counter')
     return { kind, a, b, bytes, id, offender: ra.report.device, slot: ra.report.counter }
   }
   if (kind === 'vote') {
     const va = verifyConsensus(net, a).payload
     const vb = verifyConsensus(net, b).payload
-    if (va.from !== vb.from || va.epoch !== vb.epoch || va.round !== vb.round || va.type !== vb.type) throw reject('evidence-slot', 'evidence: votes are not of one validator, epoch, round and step')
+    if (va.from !== vb.from || va.epoch !== vb.epoch || va.round !== vb.round || va.type !== vb.type) throw evidenceRule.reject('evidence-slot', 'evidence: votes are not of one validator, epoch, round and step')
     return { kind, a, b, bytes, id, offender: va.from, slot: va.epoch }
   }
-  throw reject('evidence-kind', `evidence: unknown kind ${kind.slice(0, 16)}`)
+  throw evidenceRule.reject('evidence-kind', `evidence: unknown kind ${kind.slice(0, 16)}`)
 }
 
 function decodeDeviceId (reportBytes: Uint8Array): string {

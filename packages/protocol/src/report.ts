@@ -1,6 +1,6 @@
 import { decodeCanonical, encode, expectBytes, expectInt, expectMap, expectString, expectUint } from './cbor.js'
 import { Domain, sha256, toHex, verifySignature, type Signer } from './crypto.js'
-import { ProtocolError, reject } from './errors.js'
+import { DECODE_CODES, isDecodeError, ProtocolError, rules } from './errors.js'
 import { implausibility } from '@ecandle/tally'
 import { limits } from './names.js'
 import { DEVICE_ID_RE, type Network } from './network.js'
@@ -84,6 +84,30 @@ export function decodeReport (bytes: Uint8Array): DecodedReport {
 /** The plausibility rule (docs/protocol.md §3) is the tally's, so hubs and tallies apply one function. */
 export { implausibility }
 
+/** Codes of the report rules (docs/protocol.md §5), each a REJECT. */
+export const REPORT_CODES = [
+  ...DECODE_CODES.map(c => `report-${c}` as const), 'unregistered-device', 'wrong-hub', 'report-signature', 'implausible'
+] as const
+export type ReportCode = typeof REPORT_CODES[number]
+
+const reportRule = rules<ReportCode>()
+
+/** Why a hub refuses a device's report for good (the `why` of a device link ack, docs/device-protocol.md). */
+export const REFUSAL_REASONS = ['malformed', 'unregistered-device', 'wrong-hub', 'bad-signature', 'implausible', 'clock', 'counter-reused'] as const
+export type RefusalReason = typeof REFUSAL_REASONS[number]
+
+/** What a device is told when one of its reports fails a report rule. Exhaustive: a new ReportCode does not compile until it is mapped here. */
+export const REFUSAL_FOR: Readonly<Record<ReportCode, RefusalReason>> = {
+  'report-size': 'malformed',
+  'report-encoding': 'malformed',
+  'report-non-canonical': 'malformed',
+  'report-shape': 'malformed',
+  'unregistered-device': 'unregistered-device',
+  'wrong-hub': 'wrong-hub',
+  'report-signature': 'bad-signature',
+  implausible: 'implausible'
+}
+
 /**
  * Every stateless rule for a report that a hub `hub` put in its log (or is about to):
  * REJECT on bad encoding, unregistered device, device of another hub, bad signature, implausible values.
@@ -93,18 +117,18 @@ export function verifyReport (net: Network, bytes: Uint8Array, hub: string): Dec
   try {
     d = decodeReport(bytes)
   } catch (err) {
-    if (err instanceof ProtocolError) throw reject(`report-${err.code}`, err.message)
+    if (isDecodeError(err)) throw reportRule.reject(`report-${err.code}`, err.message)
     throw err
   }
   // A device reports only through the hub it is registered to.
   const dev = net.devices.get(d.report.device)
-  if (dev === undefined) throw reject('unregistered-device', `report: device ${d.report.device} is not registered`)
-  if (dev.info.hub !== hub) throw reject('wrong-hub', `report: device ${d.report.device} is registered to another hub`)
+  if (dev === undefined) throw reportRule.reject('unregistered-device', `report: device ${d.report.device} is not registered`)
+  if (dev.info.hub !== hub) throw reportRule.reject('wrong-hub', `report: device ${d.report.device} is registered to another hub`)
   // The device's own signature over the payload bytes as received.
   if (!verifySignature(dev.publicKey, Domain.report, d.payload, d.signature)) {
-    throw reject('report-signature', `report: bad signature of device ${d.report.device}`)
+    throw reportRule.reject('report-signature', `report: bad signature of device ${d.report.device}`)
   }
   const why = implausibility(d.report, dev.info.ratedWhPerDay)
-  if (why !== undefined) throw reject('implausible', `report of ${d.report.device}#${d.report.counter}: ${why}`)
+  if (why !== undefined) throw reportRule.reject('implausible', `report of ${d.report.device}#${d.report.counter}: ${why}`)
   return d
 }

@@ -1,6 +1,6 @@
 import {
-  checkAppend, contentId, decodeEntry, encodeEvidence, equalBytes, ignore, limits, verifyEntry, verifyEvidence,
-  ValidationError, type Network, type VerifiedEntry, type VerifiedEvidence
+  APPEND_CODES, checkAppend, contentId, decodeEntry, encodeEvidence, ENTRY_CODES, equalBytes, EVIDENCE_CODES, limits, rules, verifyEntry,
+  verifyEvidence, ValidationError, type Network, type VerifiedEntry, type VerifiedEvidence
 } from '@ecandle/protocol'
 import type { Store } from '@ecandle/store'
 
@@ -20,6 +20,17 @@ export interface IngestHooks {
 }
 
 export type IngestResult = 'appended' | 'duplicate'
+
+/** Codes an entry can fail ingest with: the protocol's entry and append rules, and a seq we already hold (docs/protocol.md §5). */
+export const INGEST_CODES = [...ENTRY_CODES, ...APPEND_CODES, 'duplicate', 'equivocation'] as const
+export type IngestCode = typeof INGEST_CODES[number]
+
+/** Codes evidence can fail ingest with: the evidence rules, or evidence we already hold. */
+export const EVIDENCE_INGEST_CODES = [...EVIDENCE_CODES, 'duplicate'] as const
+export type EvidenceIngestCode = typeof EVIDENCE_INGEST_CODES[number]
+
+const ingestRule = rules<IngestCode>()
+const evidenceIngestRule = rules<EvidenceIngestCode>()
 
 /** Entries waiting for their predecessors; bounded by bytes so a flood cannot exhaust memory. */
 const MAX_PENDING_BYTES = 8 * 1024 * 1024
@@ -92,10 +103,10 @@ export class Ingest {
     const ours = await this.store.getEntry(hub, seq)
     if (ours === undefined || equalBytes(ours, e.bytes)) {
       this.counts.duplicate++
-      throw ignore('duplicate', `entry ${hub}#${seq}: already held`)
+      throw ingestRule.ignore('duplicate', `entry ${hub}#${seq}: already held`)
     }
     await this.addEvidence(encodeEvidence('entry', ours, e.bytes))
-    throw ignore('equivocation', `entry ${hub}#${seq}: hub signed two different entries; evidence kept`)
+    throw ingestRule.ignore('equivocation', `entry ${hub}#${seq}: hub signed two different entries; evidence kept`)
   }
 
   /** A report reusing a counter: if the earlier report differs, the device equivocated. */
@@ -114,7 +125,7 @@ export class Ingest {
   /** Verifies and stores evidence (ours or gossiped); throws ValidationError for gossip. */
   async addEvidence (bytes: Uint8Array): Promise<VerifiedEvidence> {
     const ev = verifyEvidence(this.net, bytes)
-    if (!(await this.store.putEvidence(ev))) throw ignore('duplicate', 'evidence already held')
+    if (!(await this.store.putEvidence(ev))) throw evidenceIngestRule.ignore('duplicate', 'evidence already held')
     this.counts.evidence++
     this.log.warn({ kind: ev.kind, offender: ev.offender, slot: ev.slot, id: ev.id }, 'equivocation evidence stored')
     this.hooks.onEvidence?.(ev)
