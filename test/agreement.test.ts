@@ -5,8 +5,7 @@ import { epochVoteAtMs, verifyCertificate, verifyEvidence } from '@ecandle/proto
 import { decodeLeaf, encodeAccountLeaf, verifyAccountProof, verifyProof, type LeafProof } from '@ecandle/tally'
 import { printTailsOnFailure, Testnet, waitFor, type EntryJson, type TestHub } from './lib/testnet.js'
 import { VoteWatch } from './lib/vote-watch.js'
-import type { EpochSummary } from '@ecandle/daemon'
-import type { RewardsJson } from '@ecandle/client'
+import type { EpochSummary, RewardsJson } from '@ecandle/client'
 
 /**
  * Agreement across real hub processes: 4 validators, 5 s epochs, 2 s grace. One network runs

@@ -4,8 +4,8 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateSeed, peerIdFromPublicKey, signerFromSeed, verifyCertificate } from '@ecandle/protocol'
 import { verifyAccountProof } from '@ecandle/tally'
-import type { EpochSummary, HubStatus } from '@ecandle/daemon'
-import type { PeerInfo as PeerJson, RewardsJson } from '@ecandle/client'
+import type { EpochSummary, HubStatus, PeerInfo as PeerJson, RewardsJson } from '@ecandle/client'
+import { Ajv2020 } from 'ajv/dist/2020.js'
 import { EventTap, printTailsOnFailure, Testnet, waitFor, type EntryJson, type TestHub } from './lib/testnet.js'
 
 /**
@@ -261,6 +261,17 @@ describe('local HTTP API: 3 hub processes', function () {
     for (const secret of [token, seed, Buffer.from(seed, 'hex').toString('base64'), ...deviceSeeds]) assert.ok(!text.includes(secret), 'no key material in /metrics')
   })
 
+  it('GET /metrics: the gossip validation queue of every topic (depth, running, drops)', async function () {
+    const text = (await request(`${url}/metrics`)).text
+    for (const topic of ['entries', 'evidence', 'consensus', 'certificates']) {
+      for (const series of ['ecandle_gossip_queue_length', 'ecandle_gossip_queue_running', 'ecandle_gossip_queue_dropped_total']) {
+        const line = text.split('\n').find(l => l.startsWith(`${series}{topic="${topic}"} `))
+        assert.ok(line !== undefined, `${series} of ${topic}`)
+        assert.ok(Number(line.split(' ')[1]) >= 0)
+      }
+    }
+  })
+
   it('401 without a token and with a wrong token on every state-changing route, checked before the body', async function () {
     const doc = (await request(`${url}/docs/json`)).json()
     const writes = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops as object).filter(m => m !== 'get' && m !== 'head').map(m => [m.toUpperCase(), p]))
@@ -345,5 +356,65 @@ describe('local HTTP API: 3 hub processes', function () {
     assert.equal(nope.status, 404)
     assert.match(nope.type, /application\/json/)
     assert.deepEqual(nope.json(), { error: 'not-found', message: 'no route GET /no/such/route (see /docs)' })
+  })
+  it('the contract: every GET route\'s real answers (and error bodies, and /events data) validate against its schema in /docs/json', async function () {
+    this.timeout(60_000)
+    const doc = (await request(`${url}/docs/json`)).json()
+    // OpenAPI 3.1 schema objects are JSON Schema 2020-12; the whole document is one schema, so `$ref`s resolve inside it.
+    const ajv = new Ajv2020({ strict: false, allErrors: true })
+    ajv.addSchema(doc, 'openapi')
+    const pointer = (...parts: string[]): string => 'openapi#/' + parts.map(p => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/')
+    const checked = new Set<string>()
+    const check = async (path: string, concrete: string, status = 200): Promise<any> => {
+      const res = await request(`${url}${concrete}`)
+      assert.equal(res.status, status, `GET ${concrete}: ${res.text.slice(0, 300)}`)
+      assert.match(res.type, /^application\/json/, `GET ${concrete} answers JSON`)
+      const validate = ajv.getSchema(pointer('paths', path, 'get', 'responses', String(status), 'content', 'application/json', 'schema'))
+      assert.ok(validate !== undefined, `GET ${path} documents its ${status} answer as JSON`)
+      const body = res.json()
+      assert.ok(validate(body), `GET ${concrete} (${status}) does not match its schema: ${ajv.errorsText(validate.errors)}`)
+      if (status === 200) checked.add(path)
+      return body
+    }
+    const device = tn.net.def.devices[0]
+    const hub2 = tn.hubs[1].peerId
+    const r = await waitFor('a decided epoch with a reward proof', async () => {
+      const x = await h1.get<RewardsJson>(`/rewards/${device.capex}`)
+      return x.proof !== null ? x : undefined
+    }, { timeoutMs: 45_000 })
+    await check('/status', '/status')
+    await check('/peers', '/peers')
+    const devices = await check('/devices', '/devices')
+    assert.ok(devices.length > 0)
+    const log = await check('/logs/{hub}', `/logs/${hub2}?from=1&limit=5`)
+    const withReport = (log as EntryJson[]).find(e => e.reports.length > 0) as EntryJson
+    await check('/reports/{device}/{counter}', `/reports/${withReport.reports[0].device}/${withReport.reports[0].counter}`)
+    await check('/epochs', '/epochs?from=0&limit=1000')
+    await check('/epochs/{epoch}', `/epochs/${r.epoch}`)
+    await check('/rewards/{account}', `/rewards/${device.capex}?epoch=${r.epoch}`)
+    await check('/rewards/{account}', `/rewards/${'0'.repeat(64)}`) // no leaf: proof null
+    const ex = await check('/tally/{epoch}', `/tally/${r.epoch}?explain=${device.id}`)
+    assert.ok(ex.reports.length > 0, 'an explanation with reports')
+    await check('/evidence', '/evidence')
+    // Error bodies fit their documented schemas too.
+    await check('/epochs/{epoch}', `/epochs/${r.epoch + 1_000_000}`, 404)
+    await check('/logs/{hub}', `/logs/${hub2}?limit=0`, 400)
+    // The two routes that are not JSON: text, and an event stream whose data fits the components' event schemas.
+    const metrics = await request(`${url}/metrics`)
+    assert.ok(metrics.status === 200 && /^text\/plain/.test(metrics.type) && doc.paths['/metrics'].get.responses['200'].content['text/plain'] !== undefined)
+    checked.add('/metrics')
+    const seen = new Set<string>()
+    for (const ev of tap.events) {
+      const name = ({ entry: 'EntryEvent', certificate: 'CertificateEvent', evidence: 'EvidenceEvent' } as Record<string, string>)[ev.event]
+      assert.ok(name !== undefined, `event type ${ev.event} is documented`)
+      const validate = ajv.getSchema(pointer('components', 'schemas', name))
+      assert.ok(validate !== undefined && validate(ev.data), `${ev.event} event ${JSON.stringify(ev.data).slice(0, 200)}: ${ajv.errorsText(validate?.errors)}`)
+      seen.add(ev.event)
+    }
+    assert.ok(seen.has('entry') && seen.has('certificate'), `entry and certificate events checked (saw ${[...seen].join(', ')})`)
+    checked.add('/events')
+    // Every GET route of the document was exercised: a new route cannot skip this test.
+    const gets = Object.entries(doc.paths).filter(([, ops]) => 'get' in (ops as object)).map(([p]) => p).sort()
+    assert.deepEqual([...checked].sort(), gets)
   })
 })

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import type { Finding } from '@ecandle/audit'
-import { readHubKey, type EpochSummary } from '@ecandle/daemon'
+import type { EpochSummary } from '@ecandle/client'
+import { readHubKey } from '@ecandle/daemon'
 import {
   decodeCanonical, decodeEntry, encode, encodeCertificate, encodeConsensusPayload, signEntry, signerFromSeed, valueIdOf, verifyCertificate, voteDomain, type EpochValue
 } from '@ecandle/protocol'

@@ -1,27 +1,26 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
-import { entryJson } from '@ecandle/client'
+import { componentSchemas, entryJson, FIELD_HINTS, openapiInfo, openapiTags, routes, type EpochSummary, type PeerInfo } from '@ecandle/api'
 import { decodeEntry, decodeReport } from '@ecandle/protocol'
 import { setBlocked, type Hub } from './hub.js'
 import { epochSummary, explainDevice, rewards } from './agreement/queries.js'
-import { FIELD_HINTS, openapiInfo, schemas } from './api-schemas.js'
 import { createHubMetrics } from './metrics.js'
 
 /**
  * The hub's local HTTP API. Binds 127.0.0.1 unless told otherwise; anything that changes state
- * needs `Authorization: Bearer <token>` (compared in constant time). Every route has a JSON
- * schema (api-schemas.ts): fastify validates input with it and /docs documents it.
+ * needs `Authorization: Bearer <token>` (compared in constant time). Every route is one of the
+ * contract (`routes` of @ecandle/api): fastify validates its input and serialises its answer with
+ * the route's schemas (a field outside the schema is never sent; a missing one is a 500), the
+ * handlers are typed by them, and /docs documents them.
  */
 export async function startApi (hub: Hub, opts: { host: string, port: number, token: string }): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 })
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 }).withTypeProvider<TypeBoxTypeProvider>()
   const expected = Buffer.from(opts.token)
-
-  // Response schemas are documentation: serializing by them would drop fields of open-ended objects.
-  app.setSerializerCompiler(() => (data: unknown) => JSON.stringify(data))
 
   // In onRequest, so a request without the token is refused before its body is even parsed.
   app.addHook('onRequest', async (req, reply) => {
@@ -45,6 +44,7 @@ export async function startApi (hub: Hub, opts: { host: string, port: number, to
     if (err.validation !== undefined) return await reply.code(400).send({ error: 'bad-request', message: validationMessage(err) })
     const code = err.statusCode ?? 500
     if (code >= 500) {
+      // Also an answer that does not fit its route's response schema: the contract test catches those.
       hub.log.warn({ err: String(err.stack ?? err) }, 'API request failed')
       return await reply.code(500).send({ error: 'internal', message: 'internal error (see the hub log)' })
     }
@@ -60,17 +60,9 @@ export async function startApi (hub: Hub, opts: { host: string, port: number, to
     openapi: {
       openapi: '3.1.0',
       info: { ...openapiInfo, version: packageVersion() },
-      tags: [
-        { name: 'hub', description: 'Status and peers' },
-        { name: 'devices', description: 'This hub\'s devices' },
-        { name: 'logs', description: 'Hub logs and the reports in them' },
-        { name: 'agreement', description: 'Decided epochs, rewards with Merkle proofs, tally explanations' },
-        { name: 'evidence', description: 'Equivocation evidence' },
-        { name: 'events', description: 'Server-Sent Events' },
-        { name: 'metrics', description: 'Prometheus' },
-        { name: 'admin', description: 'State-changing operations (bearer token)' }
-      ],
+      tags: openapiTags,
       components: {
+        schemas: componentSchemas,
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'The token in `<data-dir>/api.token` (mode 0600). Needed by every request that is not GET or HEAD.' }
         }
@@ -79,10 +71,10 @@ export async function startApi (hub: Hub, opts: { host: string, port: number, to
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
 
-  app.get('/status', { schema: schemas.status }, async () => hub.status())
+  app.get(routes.status.url, { schema: routes.status.schema }, async () => hub.status())
 
-  app.get('/peers', { schema: schemas.peers }, async () => {
-    const rows = new Map<string, { peerId: string, addrs: string[], validator: boolean, direction: 'inbound' | 'outbound' }>()
+  app.get(routes.peers.url, { schema: routes.peers.schema }, async () => {
+    const rows = new Map<string, PeerInfo>()
     for (const c of hub.node.getConnections()) {
       if (c.status !== 'open') continue
       const peerId = c.remotePeer.toString()
@@ -94,11 +86,12 @@ export async function startApi (hub: Hub, opts: { host: string, port: number, to
     return [...rows.values()]
   })
 
-  app.get('/devices', { schema: schemas.devices }, async () => hub.bridge?.devices() ?? [])
+  app.get(routes.devices.url, { schema: routes.devices.schema }, async () => hub.bridge?.devices() ?? [])
 
-  app.get<{ Params: { hub: string }, Querystring: { from: number, limit: number } }>('/logs/:hub', { schema: schemas.logs }, async (req, reply) => {
+  app.get(routes.logs.url, { schema: routes.logs.schema }, async (req, reply) => {
     if (!hub.net.hubs.has(req.params.hub)) return await reply.code(404).send({ error: 'not-found', message: `no hub ${req.params.hub} in this network` })
-    const entries = await hub.store.getEntries(req.params.hub, req.query.from, req.query.limit)
+    // from and limit have defaults in the schema: ajv has filled them in.
+    const entries = await hub.store.getEntries(req.params.hub, req.query.from!, req.query.limit!)
     return entries.map(b => {
       const e = decodeEntry(b)
       return entryJson(e, e.payload.reports.map(decodeReport))
@@ -106,7 +99,7 @@ export async function startApi (hub: Hub, opts: { host: string, port: number, to
   })
 
   // One report by device and counter: where it is stored (404 if this hub does not hold it).
-  app.get<{ Params: { device: string, counter: number } }>('/reports/:device/:counter', { schema: schemas.report }, async (req, reply) => {
+  app.get(routes.report.url, { schema: routes.report.schema }, async (req, reply) => {
     const { device, counter } = req.params
     const dev = hub.net.devices.get(device)
     if (dev === undefined) return await reply.code(400).send({ error: 'bad-request', message: `params.device: unknown device ${device} (not registered in this network)` })
@@ -117,7 +110,7 @@ export async function startApi (hub: Hub, opts: { host: string, port: number, to
 
   // Server-Sent Events: every stored entry and evidence. A client that cannot keep up is dropped
   // (bounded memory), and reconnects.
-  app.get('/events', { schema: schemas.events }, (req, reply) => {
+  app.get(routes.events.url, { schema: routes.events.schema }, (req, reply) => {
     reply.hijack()
     const res = reply.raw
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
@@ -141,11 +134,11 @@ export async function startApi (hub: Hub, opts: { host: string, port: number, to
     })
   })
 
-  app.get<{ Querystring: { from?: number, limit: number } }>('/epochs', { schema: schemas.epochs }, async (req) => {
+  app.get(routes.epochs.url, { schema: routes.epochs.schema }, async (req) => {
     const last = hub.agreement.lastDecided?.epoch
-    const limit = req.query.limit
+    const limit = req.query.limit! // the schema's default is filled in
     const from = req.query.from ?? Math.max(0, (last ?? 0) - limit + 1)
-    const out = []
+    const out: EpochSummary[] = []
     for (let e = from; last !== undefined && e <= last && out.length < limit; e++) {
       const s = await epochSummary(hub.net, hub.agreement, e)
       if (s !== undefined) out.push(s)
@@ -153,18 +146,18 @@ export async function startApi (hub: Hub, opts: { host: string, port: number, to
     return out
   })
 
-  app.get<{ Params: { epoch: number } }>('/epochs/:epoch', { schema: schemas.epoch }, async (req, reply) => {
+  app.get(routes.epoch.url, { schema: routes.epoch.schema }, async (req, reply) => {
     const e = req.params.epoch
     const s = await epochSummary(hub.net, hub.agreement, e)
     return s ?? await reply.code(404).send({ error: 'not-found', message: `epoch ${e} is not decided here` })
   })
 
-  app.get<{ Params: { account: string }, Querystring: { epoch?: number } }>('/rewards/:account', { schema: schemas.rewards }, async (req, reply) => {
+  app.get(routes.rewards.url, { schema: routes.rewards.schema }, async (req, reply) => {
     const r = await rewards(hub.agreement, req.params.account, req.query.epoch)
     return r ?? await reply.code(404).send({ error: 'not-found', message: req.query.epoch === undefined ? 'no decided epoch' : `epoch ${req.query.epoch} is not decided here` })
   })
 
-  app.get<{ Params: { epoch: number }, Querystring: { explain: string } }>('/tally/:epoch', { schema: schemas.tally }, async (req, reply) => {
+  app.get(routes.tally.url, { schema: routes.tally.schema }, async (req, reply) => {
     const e = req.params.epoch
     const device = req.query.explain
     if (!hub.net.devices.has(device)) return await reply.code(400).send({ error: 'bad-request', message: `querystring.explain: unknown device ${device} (not registered in this network)` })
@@ -173,16 +166,16 @@ export async function startApi (hub: Hub, opts: { host: string, port: number, to
   })
 
   // Test and operations aid: refuse to talk to the given peers (a network partition). Token required.
-  app.post<{ Body: { block: string[] } }>('/admin/partition', { schema: schemas.partition }, async (req) => {
+  app.post(routes.partition.url, { schema: routes.partition.schema }, async (req) => {
     await setBlocked(hub, req.body.block)
     return { blocked: [...hub.blocked] }
   })
 
-  app.get('/evidence', { schema: schemas.evidence }, async () => (await hub.store.listEvidence(100)).map(b => Buffer.from(b).toString('base64')))
+  app.get(routes.evidence.url, { schema: routes.evidence.schema }, async () => (await hub.store.listEvidence(100)).map(b => Buffer.from(b).toString('base64')))
 
   // No token: metrics hold counts and peer ids, never keys or the token.
   const registry = createHubMetrics(hub)
-  app.get('/metrics', { schema: schemas.metrics }, async (_req, reply) => {
+  app.get(routes.metrics.url, { schema: routes.metrics.schema }, async (_req, reply) => {
     const text = await registry.metrics()
     return await reply.type(registry.contentType).send(text)
   })

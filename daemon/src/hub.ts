@@ -6,7 +6,7 @@ import { Ingest, SyncService } from '@ecandle/sync'
 import { fetchCertificatePage } from '@ecandle/wire'
 import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
-import type { HubStatus } from '@ecandle/client'
+import type { HubEventMap, HubStatus } from '@ecandle/api'
 import { Registry } from 'prom-client'
 import { HubLog } from './hub-log.js'
 import { DeviceLinks } from './device-links.js'
@@ -16,19 +16,15 @@ import { AgreementDb, agreementMigrations } from './db/index.js'
 import { startParts, stopParts, type Part } from './lifecycle.js'
 import type { HubConfig } from './config.js'
 
+/** What the hub emits for GET /events: the contract's event payloads, by event type. */
+export type HubEvents = { [K in keyof HubEventMap]: [HubEventMap[K]] }
+
 /**
  * One hub: its LevelDB, its libp2p node, gossip and sync of every hub's log, agreement, its own log
  * fed by its devices. Its parts start in the order of `parts` and stop in reverse: store before
  * network (nothing arrives before we can keep it), network before sync and agreement, those before
  * our own log and devices (our entries have somewhere to go).
  */
-export interface HubEvents {
-  /** An entry of any hub was stored here (`storedAt`: our clock, ms). */
-  entry: [{ hub: string, seq: number, id: string, epoch: number, time: number, reports: number, storedAt: number, reportIds: string[] }]
-  evidence: [{ id: string, kind: string, offender: string, slot: number }]
-  certificate: [{ epoch: number, valueId: string, signers: string[], countedMwh: string, paid: string }]
-}
-
 export class Hub {
   /** Stored entries and evidence, for the API's event stream. */
   readonly events = new EventEmitter<HubEvents>()
@@ -163,9 +159,6 @@ export class Hub {
     }
   }
 }
-
-// The shape of GET /status is the SDK's (apps read it), so there is one definition.
-export type { HubStatus }
 
 /** Partition control for tests: block (or unblock) peers and drop current connections to them. */
 export async function setBlocked (hub: Hub, peers: string[]): Promise<void> {

@@ -2,7 +2,7 @@ import type { DeviceLinkStatus } from '@ecandle/hardware-bridge'
 import type { GossipQueueStats } from '@ecandle/net'
 import { topicLabels } from '@ecandle/protocol'
 import { collectDefaultMetrics, Counter, Gauge, type Registry } from 'prom-client'
-import type { HubStatus } from '@ecandle/client'
+import type { HubStatus } from '@ecandle/api'
 
 /**
  * Prometheus metrics of one hub, in the hub's own registry (`hub.metrics`, which libp2p and

@@ -1,3 +1,4 @@
+import type { DeviceLinkStatus } from '@ecandle/api'
 import type { RefusalReason } from '@ecandle/protocol'
 
 /**
@@ -25,23 +26,8 @@ export interface BridgeHost {
   now: () => number
 }
 
-export interface DeviceLinkStatus {
-  device: string
-  link: string
-  connected: boolean
-  lastReportAt?: number
-  /** The last counter the hub acknowledged (stored or duplicate) for this device. */
-  counter?: number
-  batteryMv?: number
-  soc?: number
-  energyTodayMwh?: number
-  errors: number
-  lastError?: string
-  /** Why the hub last refused one of this device's reports for good (a RefusalReason, e.g. 'counter-reused', 'clock'). */
-  lastRefusal?: RefusalReason
-  /** Counter of that refused report. */
-  lastRefusalCounter?: number
-}
+/** One device as a link sees it: the row of GET /devices (its schema is in @ecandle/api). */
+export type { DeviceLinkStatus }
 
 export interface Bridge {
   start: (host: BridgeHost) => Promise<void>

@@ -4,9 +4,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createNetwork, type ConfigFile, type CreatedNetwork, type CreateNetworkOptions, type HubStatus } from '@ecandle/daemon'
+import { createNetwork, type ConfigFile, type CreatedNetwork, type CreateNetworkOptions } from '@ecandle/daemon'
 import { parseNetwork, type Network } from '@ecandle/protocol'
-import type { EntryJson } from '@ecandle/client'
+import type { EntryJson, HubStatus } from '@ecandle/client'
 
 /**
  * Multi-process test harness: a real network written by `createNetwork`, real hub processes

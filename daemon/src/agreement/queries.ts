@@ -1,4 +1,4 @@
-import { certificateJson, type EpochSummary, type EpochTotals, type RewardsJson } from '@ecandle/client'
+import { certificateJson, explanationJson, type EpochSummary, type EpochTotals, type Explanation, type RewardsJson } from '@ecandle/api'
 import type { Network } from '@ecandle/protocol'
 import { explain, proveAccount, type TallyResult } from '@ecandle/tally'
 import type { Store } from '@ecandle/store'
@@ -7,7 +7,6 @@ import type { Agreement } from './agreement.js'
 import { tallyOf } from './value.js'
 
 /** Read-side of agreement for the API and CLI: decided epochs, rewards with proofs, explanations. */
-export type { EpochSummary }
 
 export async function epochSummary (_net: Network, a: Agreement, epoch: number): Promise<EpochSummary | undefined> {
   const [rec, cert] = [await a.record(epoch), await a.certificate(epoch)]
@@ -46,9 +45,7 @@ export async function rewards (a: Agreement, account: string, epoch?: number): P
   }
 }
 
-export async function explainDevice (net: Network, store: Store, a: Agreement, epoch: number, device: string): Promise<object | undefined> {
+export async function explainDevice (net: Network, store: Store, a: Agreement, epoch: number, device: string): Promise<Explanation | undefined> {
   const r = await recomputeEpoch(net, store, a, epoch)
-  if (r === undefined) return undefined
-  const x = explain(r.result, device)
-  return JSON.parse(JSON.stringify(x, (_k, v) => typeof v === 'bigint' ? v.toString() : v))
+  return r === undefined ? undefined : explanationJson(explain(r.result, device))
 }

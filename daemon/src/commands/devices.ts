@@ -1,4 +1,4 @@
-import type { DeviceLinkStatus } from '@ecandle/hardware-bridge'
+import type { DeviceLinkStatus } from '@ecandle/api'
 import { apiUrl } from './daemon.js'
 import { fetchJson } from './status.js'
 

@@ -1,6 +1,6 @@
 import { apiUrl } from './daemon.js'
 import { fetchJson } from './status.js'
-import type { EpochSummary } from '../agreement/queries.js'
+import type { EpochSummary } from '@ecandle/api'
 import { CliError } from '../errors.js'
 
 async function get<T> (dataDir: string, path: string): Promise<T> {

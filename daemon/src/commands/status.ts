@@ -1,6 +1,6 @@
 import { apiUrl } from './daemon.js'
 import { CliError } from '../errors.js'
-import type { HubStatus } from '../hub.js'
+import type { HubStatus } from '@ecandle/api'
 
 export async function fetchJson<T> (url: string, timeoutMs = 5000): Promise<T> {
   let res: Response

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { epochOf, epochVoteAtMs, parseNetwork, type Network } from '@ecandle/protocol'
 import { CliError } from '../errors.js'
-import type { HubStatus } from '../hub.js'
+import type { HubStatus } from '@ecandle/api'
 import { createNetwork } from './setup.js'
 import { apiUrl } from './daemon.js'
 

@@ -1,6 +1,6 @@
-import { reject, verifyCertificate, verifyEntry, verifyEvidence, type DecodedEntry, type DecodedReport, type Network, type VerifiedCertificate } from '@ecandle/protocol'
+import { reject, verifyCertificate, verifyEntry, verifyEvidence, type Network } from '@ecandle/protocol'
 import { verifyAccountProof } from '@ecandle/tally'
-import type { CertificateJson, EntryJson, EpochSummary, RewardProofJson } from './api-types.js'
+import { certificateJson, entryJson, type CertificateJson, type EntryJson, type EpochSummary, type RewardProofJson } from '@ecandle/api'
 
 /**
  * Decoders for gossip messages: bytes in, plain JSON-friendly objects out, only after every
@@ -49,34 +49,6 @@ function bytesOf (input: unknown, what: 'entry' | 'certificate' | 'evidence'): U
 export function decodeEntryMessage (net: Network, bytes: Uint8Array, opts: { nowMs?: number } = {}): EntryMessage {
   const e = verifyEntry(net, bytesOf(bytes, 'entry'), opts.nowMs ?? Date.now())
   return entryJson(e, e.reports)
-}
-
-/** An entry as plain JSON, with its decoded reports (what GET /logs serves and the decoder returns). */
-export function entryJson (e: DecodedEntry, reports: readonly DecodedReport[]): EntryJson {
-  const p = e.payload
-  return {
-    id: e.id.toString(),
-    hub: p.hub,
-    seq: p.seq,
-    prev: p.prev?.toString() ?? null,
-    epoch: p.epoch,
-    time: p.time,
-    reports: reports.map(r => ({ id: r.id, ...r.report }))
-  }
-}
-
-/** A verified certificate as plain JSON (the topic decoder and the API's epoch summaries). */
-export function certificateJson (c: VerifiedCertificate): CertificateJson {
-  const v = c.value
-  return {
-    epoch: v.epoch,
-    valueId: c.valueId,
-    root: v.root,
-    prev: v.prev,
-    round: c.round,
-    signers: [...c.signers],
-    cut: v.cut.map(x => ({ hub: x.hub, seq: x.seq, id: x.id?.toString() ?? null }))
-  }
 }
 
 /**

@@ -1,14 +1,13 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { reject, type Network } from '@ecandle/protocol'
-import type {
-  ApiErrorBody, DeviceLinkStatus, EntryJson, EpochSummary, Explanation, HubEvent, HubStatus, PartitionResult, PeerInfo, ReportLocation, RewardsJson
-} from './api-types.js'
+import { routePath, routes, type ApiErrorBody, type HubEvent, type HubEventMap, type Reply, type RouteName } from '@ecandle/api'
 import { verifyEpochSummary, verifyRewardProof, type CertificateMessage } from './decode.js'
 import { SseParser } from './sse.js'
 
 /**
- * Typed client of a hub's local HTTP API (README "The local API"). Answers are the hub's word:
+ * Typed client of a hub's local HTTP API (README "The local API"): every method is one route of the
+ * contract (`routes` of @ecandle/api) and returns that route's type. Answers are the hub's word:
  * use `verifiedEpoch` and `verifiedRewards`, which check the certificate and Merkle proof against
  * the network file, wherever the numbers matter.
  */
@@ -59,7 +58,7 @@ export interface VerifiedRewards {
 
 type Query = Record<string, string | number | undefined>
 
-const EVENT_TYPES = new Set(['entry', 'certificate', 'evidence'])
+const EVENT_TYPES = new Set<string>(['entry', 'certificate', 'evidence'] satisfies Array<keyof HubEventMap>)
 
 export class HubClient {
   readonly baseUrl: string
@@ -83,32 +82,32 @@ export class HubClient {
     return new HubClient(url, { ...opts, token })
   }
 
-  async status (o?: CallOptions): Promise<HubStatus> { return await this.json('GET', '/status', {}, o) }
+  async status (o?: CallOptions): Promise<Reply<'status'>> { return await this.call('status', {}, {}, o) }
 
   /** Connected peers. */
-  async peers (o?: CallOptions): Promise<PeerInfo[]> { return await this.json('GET', '/peers', {}, o) }
+  async peers (o?: CallOptions): Promise<Reply<'peers'>> { return await this.call('peers', {}, {}, o) }
 
   /** Devices linked to this hub, with their last report and refusals. */
-  async devices (o?: CallOptions): Promise<DeviceLinkStatus[]> { return await this.json('GET', '/devices', {}, o) }
+  async devices (o?: CallOptions): Promise<Reply<'devices'>> { return await this.call('devices', {}, {}, o) }
 
   /** Entries of `hub`'s log from seq `from` (default 1), at most `limit` (1..256, default 20). */
-  async log (hub: string, q: { from?: number, limit?: number } = {}, o?: CallOptions): Promise<EntryJson[]> {
-    return await this.json('GET', `/logs/${encodeURIComponent(hub)}`, { from: q.from, limit: q.limit }, o)
+  async log (hub: string, q: { from?: number, limit?: number } = {}, o?: CallOptions): Promise<Reply<'logs'>> {
+    return await this.call('logs', { hub }, { from: q.from, limit: q.limit }, o)
   }
 
   /** Where the report (device, counter) is stored. 404 if this hub does not hold it. */
-  async report (device: string, counter: number, o?: CallOptions): Promise<ReportLocation> {
-    return await this.json('GET', `/reports/${encodeURIComponent(device)}/${encodeURIComponent(String(counter))}`, {}, o)
+  async report (device: string, counter: number, o?: CallOptions): Promise<Reply<'report'>> {
+    return await this.call('report', { device, counter }, {}, o)
   }
 
   /** Decided epochs from `from`, at most `limit` (default: the last 50). */
-  async epochs (q: { from?: number, limit?: number } = {}, o?: CallOptions): Promise<EpochSummary[]> {
-    return await this.json('GET', '/epochs', { from: q.from, limit: q.limit }, o)
+  async epochs (q: { from?: number, limit?: number } = {}, o?: CallOptions): Promise<Reply<'epochs'>> {
+    return await this.call('epochs', {}, { from: q.from, limit: q.limit }, o)
   }
 
   /** One decided epoch (404 if not decided on this hub). */
-  async epoch (epoch: number, o?: CallOptions): Promise<EpochSummary> {
-    return await this.json('GET', `/epochs/${encodeURIComponent(String(epoch))}`, {}, o)
+  async epoch (epoch: number, o?: CallOptions): Promise<Reply<'epoch'>> {
+    return await this.call('epoch', { epoch }, {}, o)
   }
 
   /** Epoch `epoch`'s certificate, verified against the network (and the summary checked against it). */
@@ -120,8 +119,8 @@ export class HubClient {
   }
 
   /** An account's reward in `epoch` (default: the last decided) with its Merkle proof, as the hub says. */
-  async rewards (account: string, q: { epoch?: number } = {}, o?: CallOptions): Promise<RewardsJson> {
-    return await this.json('GET', `/rewards/${encodeURIComponent(account)}`, { epoch: q.epoch }, o)
+  async rewards (account: string, q: { epoch?: number } = {}, o?: CallOptions): Promise<Reply<'rewards'>> {
+    return await this.call('rewards', { account }, { epoch: q.epoch }, o)
   }
 
   /**
@@ -148,22 +147,22 @@ export class HubClient {
   }
 
   /** Every report of `device` in `epoch`'s segment: counted, or why not. */
-  async explain (epoch: number, device: string, o?: CallOptions): Promise<Explanation> {
-    return await this.json('GET', `/tally/${encodeURIComponent(String(epoch))}`, { explain: device }, o)
+  async explain (epoch: number, device: string, o?: CallOptions): Promise<Reply<'tally'>> {
+    return await this.call('tally', { epoch }, { explain: device }, o)
   }
 
   /** Stored evidence (at most 100), each as base64 bytes: decode with decodeEvidenceMessage. */
-  async evidence (o?: CallOptions): Promise<string[]> { return await this.json('GET', '/evidence', {}, o) }
+  async evidence (o?: CallOptions): Promise<Reply<'evidence'>> { return await this.call('evidence', {}, {}, o) }
 
   /** Prometheus text exposition (GET /metrics). */
   async metrics (o?: CallOptions): Promise<string> {
-    const res = await this.request('GET', '/metrics', {}, undefined, o)
+    const res = await this.request(routes.metrics.method, routes.metrics.url, {}, undefined, o)
     return await res.text()
   }
 
   /** Makes the hub refuse the given peers (empty: heal). Needs the token. */
-  async partition (block: string[], o?: CallOptions): Promise<PartitionResult> {
-    return await this.json('POST', '/admin/partition', {}, o, { block })
+  async partition (block: string[], o?: CallOptions): Promise<Reply<'partition'>> {
+    return await this.call('partition', {}, {}, o, { block })
   }
 
   /**
@@ -173,7 +172,7 @@ export class HubClient {
    * iteration. Aborting `signal` (or breaking out of the loop) closes the stream and ends quietly.
    */
   async * events (o: CallOptions & { maxEventBytes?: number } = {}): AsyncGenerator<HubEvent, void, undefined> {
-    const path = '/events'
+    const path = routes.events.url
     const ctl = new AbortController()
     // A function, not a narrowed property: the signal changes under our feet.
     const stopped = (): boolean => o.signal?.aborted === true
@@ -254,6 +253,12 @@ export class HubClient {
     }
     if (!res.ok) throw await apiError(res, method, path)
     return res
+  }
+
+  /** One JSON route of the contract: its method, its URL with `params` filled in, its answer type. */
+  private async call<R extends RouteName> (name: R, params: Record<string, string | number>, query: Query, o?: CallOptions, body?: unknown): Promise<Reply<R>> {
+    const route = routes[name]
+    return await this.json(route.method, routePath(route, params), query, o, body)
   }
 
   private async json<T> (method: string, path: string, query: Query, o?: CallOptions, body?: unknown): Promise<T> {

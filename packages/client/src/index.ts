@@ -1,5 +1,5 @@
 export * from './topics.js'
-export * from './api-types.js'
+export * from '@ecandle/api'
 export * from './decode.js'
 export * from './subscribe.js'
 export * from './sse.js'

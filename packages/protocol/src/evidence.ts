@@ -15,7 +15,8 @@ import { CONSENSUS_CODES, verifyConsensus } from './agreement.js'
  * It needs no signature of its own: both halves carry the offender's signature.
  * Canonical form: `a` sorts before `b` bytewise, so a pair has exactly one encoding and id.
  */
-export type EvidenceKind = 'entry' | 'report' | 'vote'
+export const EVIDENCE_KINDS = ['entry', 'report', 'vote'] as const
+export type EvidenceKind = typeof EVIDENCE_KINDS[number]
 
 export interface Evidence {
   kind: EvidenceKind
