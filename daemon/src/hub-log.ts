@@ -1,6 +1,6 @@
 import type { BridgeHost, RefusalReason, SubmitResult } from '@ecandle/hardware-bridge'
 import {
-  decodeEntry, encodeEvidence, epochOf, equalBytes, isValidationError, limits, REFUSAL_FOR, REPORT_CODES, signEntry, verifyEntry, verifyReport,
+  decodeEntry, encodeEvidence, epochOf, equalBytes, isValidationError, limits, REFUSAL_FOR, REPORT_CODES, signEntry, verifyReport,
   type DecodedReport, type Network, type Signer
 } from '@ecandle/protocol'
 import type { Store } from '@ecandle/store'
@@ -152,5 +152,3 @@ export class HubLog implements BridgeHost {
     }
   }
 }
-
-export { verifyEntry }

@@ -165,8 +165,4 @@ export class Gossip {
       return 0
     }
   }
-
-  meshPeers (topic: string): number {
-    return this.pubsub.getSubscribers(topic).length
-  }
 }

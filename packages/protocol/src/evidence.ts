@@ -1,4 +1,4 @@
-import { decodeCanonical, encode, equalBytes, expectBytes, expectMap, expectString } from './cbor.js'
+import { decodeCanonical, encode, expectBytes, expectMap, expectString } from './cbor.js'
 import { sha256, toHex } from './crypto.js'
 import { asReject, DECODE_CODES, ProtocolError, rules } from './errors.js'
 import { limits } from './names.js'
@@ -104,5 +104,3 @@ function decodeDeviceId (reportBytes: Uint8Array): string {
     throw asReject(err)
   }
 }
-
-export { equalBytes }

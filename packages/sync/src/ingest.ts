@@ -1,5 +1,5 @@
 import {
-  APPEND_CODES, checkAppend, contentId, decodeEntry, encodeEvidence, ENTRY_CODES, equalBytes, EVIDENCE_CODES, limits, rules, verifyEntry,
+  APPEND_CODES, checkAppend, contentId, decodeEntry, encodeEvidence, ENTRY_CODES, equalBytes, EVIDENCE_CODES, rules, verifyEntry,
   verifyEvidence, ValidationError, type Network, type VerifiedEntry, type VerifiedEvidence
 } from '@ecandle/protocol'
 import type { Store } from '@ecandle/store'
@@ -64,7 +64,7 @@ export class Ingest {
   }
 
   /** Serialise a stateful step behind every earlier one. */
-  async serial<T> (fn: () => Promise<T>): Promise<T> {
+  private async serial<T> (fn: () => Promise<T>): Promise<T> {
     const run = this.chain.then(fn, fn)
     this.chain = run.catch(() => {})
     return await run
@@ -171,5 +171,3 @@ export class Ingest {
     return b === undefined ? undefined : contentId(b).toString()
   }
 }
-
-export { limits }
