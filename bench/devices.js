@@ -29,7 +29,7 @@ import { createNetwork } from '@ecandle/daemon'
 import { parseNetwork } from '@ecandle/protocol'
 
 const BIN = fileURLToPath(new URL('../daemon/dist/src/bin/ecandle.js', import.meta.url))
-const EMULATE = fileURLToPath(new URL('../hardware-bridge/dist/src/bin/emulate.js', import.meta.url))
+const EMULATE = fileURLToPath(new URL('../packages/emulator/dist/src/bin/emulate.js', import.meta.url))
 const SELF = fileURLToPath(import.meta.url)
 
 export const defaultDevicesBenchOptions = {

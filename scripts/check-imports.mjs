@@ -7,10 +7,7 @@ import { dirname, join, relative, resolve } from 'node:path'
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..')
 
 /** Circles that exist on main and have an owner removing them; each must still exist (else delete it here). */
-const KNOWN_CIRCLES = [
-  // agree (issue 9 item 1) splits the agreement driver.
-  ['daemon/src/agreement/driver.ts', 'daemon/src/agreement/tally-server.ts']
-]
+const KNOWN_CIRCLES = []
 
 /** Package dependencies that must never exist, with the reason. */
 const FORBIDDEN = [

@@ -10,7 +10,7 @@ import {
   contentId, decodeEntry, decodeReport, Domain, epochOf, generateSeed, limits, locationDegrees, parseNetwork, peerIdFromPublicKey, signEntry,
   signerFromSeed, signingBytes, toHex, verifyEntry
 } from '@ecandle/protocol'
-import { createEmulator } from '@ecandle/hardware-bridge'
+import { createEmulator } from '@ecandle/emulator'
 import { Store } from '@ecandle/store'
 import { Ingest } from '@ecandle/sync'
 import { dirBytes, log } from './util.js'

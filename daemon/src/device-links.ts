@@ -1,4 +1,5 @@
-import { createEmulator, type BridgeHost, type DeviceKeyFile, type DeviceLinkStatus } from '@ecandle/hardware-bridge'
+import { createEmulator, type DeviceKeyFile } from '@ecandle/emulator'
+import type { BridgeHost, DeviceLinkStatus } from '@ecandle/hardware-bridge'
 import { fromHex, locationDegrees, type Network } from '@ecandle/protocol'
 import type { Startable } from '@libp2p/interface'
 import type { Logger } from 'pino'

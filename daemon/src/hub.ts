@@ -1,4 +1,4 @@
-import type { DeviceKeyFile } from '@ecandle/hardware-bridge'
+import type { DeviceKeyFile } from '@ecandle/emulator'
 import { createHubNode, Gossip, peerIdFromString, type HubNode } from '@ecandle/net'
 import { peerIdFromPublicKey, signerFromSeed, topics, type Network, type Signer } from '@ecandle/protocol'
 import { Store } from '@ecandle/store'

@@ -34,8 +34,3 @@ export interface Bridge {
   stop: () => Promise<void>
   devices: () => DeviceLinkStatus[]
 }
-
-/** Keys of emulated devices, as written by `ecandle network create` (file mode 0600). */
-export interface DeviceKeyFile {
-  devices: Array<{ id: string, seed: string /* hex, 32 bytes */, ratedWhPerDay: number }>
-}

@@ -4,7 +4,7 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { decodeReport } from '@ecandle/protocol'
-import { freePort, PtyPair, requireTool, stopChild } from '@ecandle/hardware-bridge/testing'
+import { freePort, PtyPair, requireTool, stopChild } from '@ecandle/emulator/testing'
 import { waitFor } from './testnet.js'
 
 /**
@@ -14,7 +14,7 @@ import { waitFor } from './testnet.js'
  */
 
 /** The device emulator program (built by `tsc -b`). */
-export const EMULATE_BIN = fileURLToPath(new URL('../../../hardware-bridge/dist/src/bin/emulate.js', import.meta.url))
+export const EMULATE_BIN = fileURLToPath(new URL('../../../packages/emulator/dist/src/bin/emulate.js', import.meta.url))
 
 export { freePort, PtyPair, requireTool }
 

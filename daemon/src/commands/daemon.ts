@@ -1,6 +1,6 @@
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { DeviceKeyFile } from '@ecandle/hardware-bridge'
+import type { DeviceKeyFile } from '@ecandle/emulator'
 import { StoreError } from '@ecandle/store'
 import { startApi } from '../api.js'
 import { loadConfig, loadNetwork, type ConfigOverrides } from '../config.js'

@@ -1,5 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises'
-import { freePort } from '@ecandle/hardware-bridge'
+import { freePort } from '@ecandle/emulator'
 import { join, relative } from 'node:path'
 import { generateSeed, parseNetwork, peerIdFromPublicKey, signerFromSeed, toHex, type NetworkDefinition } from '@ecandle/protocol'
 import { createApiToken, createHubKey, writeSecretFile } from '../keys.js'

@@ -3,9 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
-import { startEmbeddedBroker, type EmbeddedBroker } from '../src/broker.js'
+import { createMqttBridge, startEmbeddedBroker, type EmbeddedBroker, type MqttBridge } from '@ecandle/hardware-bridge'
 import { mqttDeviceSide, type DeviceSide } from '../src/device-links.js'
-import { createMqttBridge, type MqttBridge } from '../src/mqtt.js'
 import { MemoryHost, freePort, makeDevices, requireTool, tmp, waitFor } from './helpers.js'
 
 /** Our own mosquitto on a random loopback port (never the system service). */

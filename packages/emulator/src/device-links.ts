@@ -5,10 +5,7 @@ import { AgentStore } from './agent-store.js'
 import { DeviceAgent, type DeviceAgentOptions } from './device-agent.js'
 import { DeviceClock } from './device-clock.js'
 import type { EmulatedDevice } from './emulator.js'
-import { FrameDecoder, encodeFrame } from './frame.js'
-import type { Logger } from './logger.js'
-import { decodeMessage, encodeMessage, type Ack, type LinkMessage } from './messages.js'
-import { mqttTopics, noDelay } from './mqtt.js'
+import { FrameDecoder, decodeMessage, encodeFrame, encodeMessage, mqttTopics, noDelay, type Ack, type LinkMessage, type Logger } from '@ecandle/hardware-bridge'
 import { DEFAULT_LOCATION, type Location } from './sun.js'
 
 /** Chances, per message sent, of misbehaving the way real links and firmware do. */

@@ -3,8 +3,7 @@ import type { AgentStore } from './agent-store.js'
 import type { DeviceClock } from './device-clock.js'
 import { DeviceModel } from './device-model.js'
 import type { EmulatedDevice } from './emulator.js'
-import type { Logger } from './logger.js'
-import type { Ack, LinkMessage } from './messages.js'
+import type { Ack, LinkMessage, Logger } from '@ecandle/hardware-bridge'
 import type { Location } from './sun.js'
 
 export interface DeviceAgentOptions {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { Domain, decodeReport, generateSeed, implausibility, signerFromSeed, verifySignature, type UsageReport } from '@ecandle/protocol'
-import { createEmulator, devicesFromKeyFile, type EmulatedDevice, type EmulatorOptions, type SubmitResult } from '../src/index.js'
+import type { SubmitResult } from '@ecandle/hardware-bridge'
+import { createEmulator, devicesFromKeyFile, type EmulatedDevice, type EmulatorOptions } from '../src/index.js'
 import { FakeHost } from './fake-host.js'
 
 const NAIROBI = { lat: -1.2864, lon: 36.8172 }

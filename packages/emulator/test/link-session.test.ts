@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict'
 import { decodeReport, encode, signReport, signerFromSeed } from '@ecandle/protocol'
-import type { SubmitResult } from '../src/bridge.js'
-import { DeviceTable } from '../src/device-table.js'
-import { LinkSession } from '../src/link-session.js'
-import { decodeMessage, encodeMessage, type LinkMessage } from '../src/messages.js'
+import { decodeMessage, DeviceTable, encodeMessage, LinkSession, type LinkMessage, type SubmitResult } from '@ecandle/hardware-bridge'
 import { MemoryHost, makeDevices } from './helpers.js'
 
 function setup (): { host: MemoryHost, sent: LinkMessage[], session: LinkSession, table: DeviceTable, report: (counter: number, endS?: number) => Uint8Array } {

@@ -1,5 +1,5 @@
 /**
- * Test support for serial and MQTT links (exported as @ecandle/hardware-bridge/testing): real
+ * Test support for serial and MQTT links (exported as @ecandle/emulator/testing): real
  * pseudo-terminals from socat, free loopback ports, and a clear error when a system tool is missing.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'

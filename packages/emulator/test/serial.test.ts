@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { decodeReport } from '@ecandle/protocol'
 import { serialDeviceSide, type DeviceSide } from '../src/device-links.js'
-import { createSerialBridge, type SerialBridge } from '../src/serial.js'
+import { createSerialBridge, type SerialBridge } from '@ecandle/hardware-bridge'
 import { MemoryHost, PtyPair, makeDevices, requireTool, tmp, waitFor } from './helpers.js'
 
 describe('serial link over a socat pty pair', function () {

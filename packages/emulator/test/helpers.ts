@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Domain, decodeReport, generateSeed, signerFromSeed, verifySignature } from '@ecandle/protocol'
-import type { BridgeHost, SubmitResult } from '../src/bridge.js'
+import type { BridgeHost, SubmitResult } from '@ecandle/hardware-bridge'
 import type { EmulatedDevice } from '../src/emulator.js'
 
 export function tmp (prefix: string): string {

@@ -1,4 +1,4 @@
-import type { BridgeHost, SubmitResult } from '../src/bridge.js'
+import type { BridgeHost, SubmitResult } from '@ecandle/hardware-bridge'
 
 /** A BridgeHost that stores in memory, with a clock the test moves and an answer the test picks. */
 export class FakeHost implements BridgeHost {

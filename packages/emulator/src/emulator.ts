@@ -1,7 +1,6 @@
 import { DEVICE_ID_RE, fromHex, signReport, signerFromSeed, type Signer, type UsageReport } from '@ecandle/protocol'
-import type { Bridge, BridgeHost, DeviceKeyFile, DeviceLinkStatus, SubmitResult } from './bridge.js'
+import type { Bridge, BridgeHost, DeviceLinkStatus, Logger, SubmitResult } from '@ecandle/hardware-bridge'
 import { DeviceModel } from './device-model.js'
-import type { Logger } from './logger.js'
 import { DEFAULT_LOCATION, solarDay, type Location } from './sun.js'
 
 export interface EmulatedDevice {
@@ -81,6 +80,11 @@ interface Dev {
 
 const MIN_TIMER_MS = 5
 const MAX_TIMER_MS = 60_000
+
+/** Keys of emulated devices, as written by `ecandle network create` (file mode 0600). */
+export interface DeviceKeyFile {
+  devices: Array<{ id: string, seed: string /* hex, 32 bytes */, ratedWhPerDay: number }>
+}
 
 /** Turns the key file written by `ecandle network create` into emulator devices. */
 export function devicesFromKeyFile (file: DeviceKeyFile): EmulatedDevice[] {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { appendFileSync, readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import type { DeviceKeyFile } from '../bridge.js'
+import type { DeviceKeyFile } from '../emulator.js'
 import { mqttDeviceSide, serialDeviceSide, type DeviceSide, type DeviceSideOptions } from '../device-links.js'
 import { devicesFromKeyFile } from '../emulator.js'
 
