@@ -238,4 +238,3 @@ function packageVersion (): string {
     return '0.0.0'
   }
 }
-

@@ -94,7 +94,7 @@ program.command('rewards <account>')
   .action(async (account, o) => { await runRewards(o.dataDir, account, o.epoch, o.json === true) })
 
 program.command('tally <epoch>')
-  .description("every report of a device in an epoch with its status and reason")
+  .description('every report of a device in an epoch with its status and reason')
   .requiredOption('--data-dir <dir>', 'hub data directory')
   .requiredOption('--explain <device>', 'device id')
   .option('--json', 'JSON output')

@@ -5,7 +5,6 @@ import { generateSeed, parseNetwork, peerIdFromPublicKey, signerFromSeed, toHex,
 import { createApiToken, createHubKey, writeSecretFile } from '../keys.js'
 import type { ConfigFile } from '../config.js'
 
-
 /** Creates a hub data dir: key (0600), API token (0600), config.json. */
 export async function initHubDir (dir: string, opts: { networkPath: string, listen: string[], seed?: Uint8Array, emulator?: { reportIntervalS: number }, entryIntervalMs?: number }): Promise<string> {
   await mkdir(dir, { recursive: true, mode: 0o700 })

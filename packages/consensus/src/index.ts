@@ -1,5 +1,5 @@
-export { Tendermint, maxFaulty, quorumSize, proposerOf } from './tendermint.js';
+export { Tendermint, maxFaulty, quorumSize, proposerOf } from './tendermint.js'
 export type {
   Step, Proposal, ProposalMsg, VoteMsg, Message, ProposalInput, InputMessage, Timeouts,
-  PersistentState, DecideOutput, Output, TendermintOptions,
-} from './types.js';
+  PersistentState, DecideOutput, Output, TendermintOptions
+} from './types.js'

@@ -92,7 +92,7 @@ describe('store', () => {
     const ev = verifyEvidence(f.net, encodeEvidence('entry', a.bytes, b.bytes))
     assert.equal(await s.putEvidence(ev), true)
     assert.equal(await s.putEvidence(ev), false)
-    assert.deepEqual((await s.listEvidence()).map(b => Buffer.from(b).toString("hex")), [Buffer.from(ev.bytes).toString("hex")])
+    assert.deepEqual((await s.listEvidence()).map(b => Buffer.from(b).toString('hex')), [Buffer.from(ev.bytes).toString('hex')])
     await s.close()
   })
 })

@@ -1,9 +1,9 @@
-export * from './types.js';
-export { tally, genesisState, counterKey, compareReports, isPlausible, buildTree, tallyLeaves, leafIndex } from './tally.js';
-export { proveAccount, proveDevice, proveSummary, verifyProof, proofLeaf, verifyAccountProof } from './proof.js';
-export { explain } from './explain.js';
-export { tallyParams, tallyDevices, segmentRows, type NetworkLike, type ReportLike } from './inputs.js';
-export { implausibility, PLAUSIBILITY, type PlausibilityInput } from './plausibility.js';
+export * from './types.js'
+export { tally, genesisState, counterKey, compareReports, isPlausible, buildTree, tallyLeaves, leafIndex } from './tally.js'
+export { proveAccount, proveDevice, proveSummary, verifyProof, proofLeaf, verifyAccountProof } from './proof.js'
+export { explain } from './explain.js'
+export { tallyParams, tallyDevices, segmentRows, type NetworkLike, type ReportLike } from './inputs.js'
+export { implausibility, PLAUSIBILITY, type PlausibilityInput } from './plausibility.js'
 export {
   encodeLeaf,
   encodeAccountLeaf,
@@ -11,8 +11,8 @@ export {
   encodeSummaryLeaf,
   decodeLeaf,
   bigintToDecimal,
-  decimalToBigint,
-} from './leaf.js';
+  decimalToBigint
+} from './leaf.js'
 export {
   MerkleTree,
   merkleRoot,
@@ -25,6 +25,6 @@ export {
   sortLeaves,
   toHex,
   parseHash,
-  EMPTY_ROOT,
-} from './merkle.js';
-export { restoreFromLeaves, diffLeaves, type RestoredEpoch, type LeafDifference } from './restore.js';
+  EMPTY_ROOT
+} from './merkle.js'
+export { restoreFromLeaves, diffLeaves, type RestoredEpoch, type LeafDifference } from './restore.js'

@@ -7,49 +7,49 @@
 /** Economic parameters of one epoch. */
 export interface TallyParams {
   /** Newly minted tokens for this epoch (smallest unit), >= 0. */
-  emissionPerEpoch: bigint;
+  emissionPerEpoch: bigint
   /** Share of each device reward going to the capex account, in basis points, integer 0..10000. */
-  capexBps: number;
+  capexBps: number
   /** Maximum energy (mWh) one device can have counted in one epoch, >= 0 (0 = nothing counts). */
-  deviceCapMwhPerEpoch: bigint;
+  deviceCapMwhPerEpoch: bigint
 }
 
 /** Registry entry of a device. */
 export interface DeviceInfo {
-  id: string;
+  id: string
   /** Hub the device is registered to; only reports in this hub's log count. */
-  hub: string;
+  hub: string
   /** Account id (hex string) receiving the capex share. */
-  capex: string;
+  capex: string
   /** Account id (hex string) receiving the opex share. */
-  opex: string;
+  opex: string
   /** Rated output in Wh per day (used for the plausibility bound). */
-  ratedWhPerDay: number;
+  ratedWhPerDay: number
 }
 
 /** One report entry of the epoch's segment, as found in a hub's log. */
 export interface SegmentReport {
-  hub: string;
+  hub: string
   /** Log sequence number of the entry in `hub`'s log. */
-  seq: number;
+  seq: number
   /** Position of the report inside that log entry. */
-  index: number;
+  index: number
   /** Hash of the signed report bytes (hex). */
-  reportId: string;
-  device: string;
+  reportId: string
+  device: string
   /**
    * Device's report counter. Unique per device in its hub's log (chain rule
    * `counter-reused`), not necessarily increasing: a late resend of an older
    * unacknowledged report may be logged after newer ones, even in a later epoch.
    */
-  counter: number;
+  counter: number
   /** Unix seconds. */
-  periodStart: number;
+  periodStart: number
   /** Unix seconds. */
-  periodEnd: number;
-  energyMwh: number;
-  solarMwh: number;
-  litS: number;
+  periodEnd: number
+  energyMwh: number
+  solarMwh: number
+  litS: number
 }
 
 /**
@@ -59,27 +59,27 @@ export interface SegmentReport {
  */
 export interface TallyState {
   /** Last tallied epoch; -1 at genesis. */
-  epoch: number;
+  epoch: number
   /** Undistributed remainder carried forward. */
-  dust: bigint;
+  dust: bigint
   /** account -> total earned over all tallied epochs. */
-  cumulative: Map<string, bigint>;
+  cumulative: Map<string, bigint>
 }
 
 export interface TallyInput {
   /** Epoch being tallied; must be prev.epoch + 1. */
-  epoch: number;
-  params: TallyParams;
+  epoch: number
+  params: TallyParams
   /** Device registry: device id -> info. */
-  devices: Map<string, DeviceInfo>;
+  devices: Map<string, DeviceInfo>
   /** All report entries of the epoch's segment, in any order. */
-  segment: SegmentReport[];
-  prev: TallyState;
+  segment: SegmentReport[]
+  prev: TallyState
   /**
    * "device:counter" keys proven equivocated by evidence. Only reports of this
    * segment are affected; nothing counted in an earlier epoch is clawed back.
    */
-  equivocated: Set<string>;
+  equivocated: Set<string>
 }
 
 /** Why a report counted nothing. Listed in precedence order (first match wins). */
@@ -89,7 +89,7 @@ export type ReasonCode =
   | 'wrong-hub'
   | 'implausible'
   | 'duplicate'
-  | 'over-cap';
+  | 'over-cap'
 
 /** Reason codes in precedence order. */
 export const REASON_PRECEDENCE: readonly ReasonCode[] = [
@@ -98,127 +98,127 @@ export const REASON_PRECEDENCE: readonly ReasonCode[] = [
   'wrong-hub',
   'implausible',
   'duplicate',
-  'over-cap',
-];
+  'over-cap'
+]
 
 export interface ReportStatus {
-  hub: string;
-  seq: number;
-  index: number;
-  reportId: string;
-  device: string;
-  counter: number;
-  status: 'counted' | 'rejected';
+  hub: string
+  seq: number
+  index: number
+  reportId: string
+  device: string
+  counter: number
+  status: 'counted' | 'rejected'
   /** null when counted. */
-  reason: ReasonCode | null;
+  reason: ReasonCode | null
   /** mWh counted from this report (0 when rejected). */
-  countedMwh: number;
+  countedMwh: number
   /** true when the report crossed the device cap and was counted only in part. */
-  partial: boolean;
+  partial: boolean
 }
 
 export interface DeviceRow {
-  device: string;
-  countedMwh: bigint;
-  reward: bigint;
-  capex: bigint;
-  opex: bigint;
-  capexAccount: string;
-  opexAccount: string;
+  device: string
+  countedMwh: bigint
+  reward: bigint
+  capex: bigint
+  opex: bigint
+  capexAccount: string
+  opexAccount: string
 }
 
 export interface AccountRow {
-  account: string;
+  account: string
   /** Earned in this epoch (may be 0 for accounts carried from earlier epochs). */
-  epochAmount: bigint;
+  epochAmount: bigint
   /** prev cumulative + epochAmount. */
-  cumulative: bigint;
+  cumulative: bigint
 }
 
 export interface TallyTotals {
-  countedMwh: bigint;
-  emission: bigint;
-  prevDust: bigint;
+  countedMwh: bigint
+  emission: bigint
+  prevDust: bigint
   /** emission + prevDust */
-  distributable: bigint;
+  distributable: bigint
   /** Σ device rewards = Σ account epoch amounts */
-  paid: bigint;
+  paid: bigint
   /** distributable - paid, carried to the next epoch */
-  dust: bigint;
+  dust: bigint
 }
 
 export interface TallyResult {
-  epoch: number;
+  epoch: number
   /** One per segment report, in canonical (hub, seq, index) order. */
-  statuses: ReportStatus[];
+  statuses: ReportStatus[]
   /** Devices with countedMwh > 0, sorted by device id. */
-  devices: DeviceRow[];
+  devices: DeviceRow[]
   /** Every account in prev.cumulative or paid (possibly 0) this epoch, sorted by account id. */
-  accounts: AccountRow[];
-  totals: TallyTotals;
+  accounts: AccountRow[]
+  totals: TallyTotals
   /** Merkle root (lowercase hex) over the sorted leaves. */
-  root: string;
-  next: TallyState;
+  root: string
+  next: TallyState
 }
 
 /**
  * What the Merkle tree is built from: enough to prove any leaf (a hub keeps these per decided
  * epoch, so it can serve proofs without re-running the tally).
  */
-export type TreeParts = Pick<TallyResult, 'epoch' | 'accounts' | 'devices' | 'totals'>;
+export type TreeParts = Pick<TallyResult, 'epoch' | 'accounts' | 'devices' | 'totals'>
 
 /** A Merkle path step: `hash` is the sibling, `side` tells on which side the sibling sits. */
 export interface ProofStep {
-  side: 'left' | 'right';
-  hash: string;
+  side: 'left' | 'right'
+  hash: string
 }
 
 export interface LeafProof {
   /** Canonical DAG-CBOR bytes of the leaf. */
-  leaf: Uint8Array;
+  leaf: Uint8Array
   /** From the leaf level up to (excluding) the root. */
-  path: ProofStep[];
+  path: ProofStep[]
   /** Root the proof was produced against (informational; verifyProof takes the root to trust). */
-  root: string;
+  root: string
 }
 
 export interface AccountLeaf {
-  k: 'a';
-  account: string;
-  epoch: number;
-  amount: bigint;
-  cumulative: bigint;
+  k: 'a'
+  account: string
+  epoch: number
+  amount: bigint
+  cumulative: bigint
 }
 
 export interface DeviceLeaf {
-  k: 'd';
-  device: string;
-  epoch: number;
-  mwh: bigint;
-  reward: bigint;
-  capex: bigint;
-  opex: bigint;
+  k: 'd'
+  device: string
+  epoch: number
+  mwh: bigint
+  reward: bigint
+  capex: bigint
+  opex: bigint
 }
 
 export interface SummaryLeaf {
-  k: 's';
-  epoch: number;
-  mwh: bigint;
-  paid: bigint;
-  dust: bigint;
-  emission: bigint;
+  k: 's'
+  epoch: number
+  mwh: bigint
+  paid: bigint
+  dust: bigint
+  emission: bigint
 }
 
-export type Leaf = AccountLeaf | DeviceLeaf | SummaryLeaf;
+export type Leaf = AccountLeaf | DeviceLeaf | SummaryLeaf
 
 export interface Explanation {
-  device: string;
+  device: string
   /** The device's reward row, or null when nothing was counted. */
-  row: DeviceRow | null;
+  row: DeviceRow | null
   /** The device's reports in canonical order. */
-  reports: ReportStatus[];
+  reports: ReportStatus[]
   /** Count of the device's reports per status/reason. */
-  byStatus: Partial<Record<'counted' | ReasonCode, number>>;
+  byStatus: Partial<Record<'counted' | ReasonCode, number>>
   /** Human-readable multi-line summary. */
-  text: string;
+  text: string
 }

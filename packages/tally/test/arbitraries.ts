@@ -1,10 +1,10 @@
-import fc from 'fast-check';
-import type { DeviceInfo, SegmentReport, TallyInput, TallyState } from '../src/index.js';
+import fc from 'fast-check'
+import type { DeviceInfo, SegmentReport, TallyInput, TallyState } from '../src/index.js'
 
-export const HUBS = ['h0', 'h1', 'h2'];
-export const DEVICE_POOL = ['d0', 'd1', 'd2', 'd3', 'd4', 'd5'];
-export const ACCOUNTS = ['a0', 'a1', 'a2', 'a3'];
-const T0 = 1_700_000_000;
+export const HUBS = ['h0', 'h1', 'h2']
+export const DEVICE_POOL = ['d0', 'd1', 'd2', 'd3', 'd4', 'd5']
+export const ACCOUNTS = ['a0', 'a1', 'a2', 'a3']
+const T0 = 1_700_000_000
 
 export const registryArb: fc.Arbitrary<Map<string, DeviceInfo>> = fc
   .tuple(
@@ -14,13 +14,13 @@ export const registryArb: fc.Arbitrary<Map<string, DeviceInfo>> = fc
           hub: fc.constantFrom(...HUBS),
           capex: fc.constantFrom(...ACCOUNTS),
           opex: fc.constantFrom(...ACCOUNTS),
-          ratedWhPerDay: fc.constantFrom(0, 24, 48, 96),
+          ratedWhPerDay: fc.constantFrom(0, 24, 48, 96)
         }).map((r): DeviceInfo => ({ id, ...r })),
-        { freq: 5 },
-      ),
-    ),
+        { freq: 5 }
+      )
+    )
   )
-  .map((ds) => new Map(ds.filter((d): d is DeviceInfo => d !== null).map((d) => [d.id, d])));
+  .map((ds) => new Map(ds.filter((d): d is DeviceInfo => d !== null).map((d) => [d.id, d])))
 
 /**
  * Mostly plausible reports, mostly in the device's own hub log; a few broken
@@ -38,10 +38,10 @@ export const reportArb = (devices: Map<string, DeviceInfo>): fc.Arbitrary<Segmen
       variant: fc.oneof({ weight: 15, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constant(1) }),
       energyMwh: fc.oneof({ weight: 20, arbitrary: fc.nat(2500) }, { weight: 1, arbitrary: fc.constantFrom(-1, 0.5, 1e6) }),
       hours: fc.oneof({ weight: 20, arbitrary: fc.integer({ min: 1, max: 3 }) }, { weight: 1, arbitrary: fc.constantFrom(0, -1) }),
-      litS: fc.oneof({ weight: 20, arbitrary: fc.nat(3600) }, { weight: 1, arbitrary: fc.constant(-1) }),
+      litS: fc.oneof({ weight: 20, arbitrary: fc.nat(3600) }, { weight: 1, arbitrary: fc.constant(-1) })
     })
     .map(({ ownHub, hub, seq, index, device, counter, variant, energyMwh, hours, litS }) => {
-      const periodStart = T0 + counter * 3 * 3600;
+      const periodStart = T0 + counter * 3 * 3600
       return {
         hub: ownHub ? (devices.get(device)?.hub ?? hub) : hub,
         seq,
@@ -54,44 +54,44 @@ export const reportArb = (devices: Map<string, DeviceInfo>): fc.Arbitrary<Segmen
         periodEnd: periodStart + hours * 3600,
         energyMwh: variant === 0 ? energyMwh : energyMwh + 1,
         solarMwh: 100,
-        litS,
-      };
-    });
+        litS
+      }
+    })
 
-const posKey = (r: SegmentReport): string => `${r.hub}/${r.seq}/${r.index}`;
+const posKey = (r: SegmentReport): string => `${r.hub}/${r.seq}/${r.index}`
 
 export const segmentArb = (devices: Map<string, DeviceInfo>, maxLength = 300): fc.Arbitrary<SegmentReport[]> =>
   fc.uniqueArray(reportArb(devices), { maxLength, selector: posKey, size: 'max' }).map((seg) => {
     // Make same reportId => same content, as a real hash would.
-    const first = new Map<string, SegmentReport>();
+    const first = new Map<string, SegmentReport>()
     return seg.map((r) => {
-      const f = first.get(r.reportId);
+      const f = first.get(r.reportId)
       if (f === undefined) {
-        first.set(r.reportId, r);
-        return r;
+        first.set(r.reportId, r)
+        return r
       }
-      return { ...f, hub: r.hub, seq: r.seq, index: r.index };
-    });
-  });
+      return { ...f, hub: r.hub, seq: r.seq, index: r.index }
+    })
+  })
 
 export const paramsArb = fc.record({
   emissionPerEpoch: fc.oneof(fc.bigInt(0n, 10_000n), fc.bigInt(0n, 2n ** 90n)),
   capexBps: fc.integer({ min: 0, max: 10000 }),
-  deviceCapMwhPerEpoch: fc.oneof(fc.bigInt(0n, 20_000n), fc.constant(2n ** 70n)),
-});
+  deviceCapMwhPerEpoch: fc.oneof(fc.bigInt(0n, 20_000n), fc.constant(2n ** 70n))
+})
 
 export const prevArb: fc.Arbitrary<TallyState> = fc.record({
   epoch: fc.integer({ min: -1, max: 5 }),
   dust: fc.oneof(fc.bigInt(0n, 100n), fc.bigInt(0n, 2n ** 70n)),
-  cumulative: fc.array(fc.tuple(fc.constantFrom(...ACCOUNTS, 'old'), fc.bigInt(0n, 2n ** 80n)), { maxLength: 5 }).map((e) => new Map(e)),
-});
+  cumulative: fc.array(fc.tuple(fc.constantFrom(...ACCOUNTS, 'old'), fc.bigInt(0n, 2n ** 80n)), { maxLength: 5 }).map((e) => new Map(e))
+})
 
 export const equivocatedArb = fc
   .array(fc.tuple(fc.constantFrom(...DEVICE_POOL), fc.nat(60)), { maxLength: 4 })
-  .map((ks) => new Set(ks.map(([d, c]) => `${d}:${c}`)));
+  .map((ks) => new Set(ks.map(([d, c]) => `${d}:${c}`)))
 
 export const inputArb: fc.Arbitrary<TallyInput> = registryArb.chain((devices) =>
   fc
     .record({ params: paramsArb, segment: segmentArb(devices), prev: prevArb, equivocated: equivocatedArb })
-    .map((r) => ({ ...r, devices, epoch: r.prev.epoch + 1 })),
-);
+    .map((r) => ({ ...r, devices, epoch: r.prev.epoch + 1 }))
+)
