@@ -10,6 +10,7 @@ import { decodeEntry, decodeReport } from '@ecandle/protocol'
 import { setBlocked, type Hub } from './hub.js'
 import { epochSummary, explainDevice, rewards } from './agreement/queries.js'
 import { createHubMetrics } from './metrics.js'
+import { hubHealth } from './health.js'
 
 /**
  * The hub's local HTTP API. Binds 127.0.0.1 unless told otherwise; anything that changes state
@@ -72,6 +73,12 @@ export async function startApi (hub: Hub, opts: { host: string, port: number, to
   await app.register(swaggerUi, { routePrefix: '/docs' })
 
   app.get(routes.status.url, { schema: routes.status.schema }, async () => hub.status())
+
+  // For container health checks and monitoring: 503 when a check is red (body as with 200).
+  app.get(routes.health.url, { schema: routes.health.schema }, async (_req, reply) => {
+    const report = await hubHealth(hub)
+    return await reply.code(report.status === 'red' ? 503 : 200).send(report)
+  })
 
   app.get(routes.peers.url, { schema: routes.peers.schema }, async () => {
     const rows = new Map<string, PeerInfo>()

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { parseNetwork, ProtocolError, type Network } from '@ecandle/protocol'
 import { CliError } from './errors.js'
 import { parseDevicesConfig, type DevicesConfig } from './devices.js'
+import { PROFILE_NAMES, profileByName, type Profile } from './profile.js'
 
 /**
  * Hub configuration: `<data-dir>/config.json`, then environment (ECANDLE_*), then flags.
@@ -24,6 +25,12 @@ export interface HubConfig {
   devices?: DevicesConfig
   logLevel: string
   pretty: boolean
+  /** Resource profile (profile.ts): connection limits, cache sizes, V8 settings. */
+  profile: Profile
+  /** Added to this hub's clock (ms). For tests of clock skew only: a real hub keeps 0. */
+  clockOffsetMs: number
+  /** `ecandle doctor` and GET /health: a device with no report for this long is silent. */
+  health: { deviceSilentS: number }
 }
 
 export interface ConfigFile {
@@ -35,6 +42,9 @@ export interface ConfigFile {
   emulator?: { keys?: string, reportIntervalS?: number } | null
   devices?: unknown
   log?: { level?: string, pretty?: boolean }
+  profile?: string
+  clockOffsetMs?: number
+  health?: { deviceSilentS?: number }
 }
 
 export interface ConfigOverrides {
@@ -46,6 +56,7 @@ export interface ConfigOverrides {
   logLevel?: string
   pretty?: boolean
   network?: string
+  profile?: string
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
@@ -72,7 +83,7 @@ export async function loadConfig (dataDir: string, flags: ConfigOverrides = {}, 
     throw new CliError(`config ${path}: not valid JSON (${String(err.message)})`)
   }
   if (typeof file !== 'object' || file === null || Array.isArray(file)) throw new CliError(`config ${path}: expected a JSON object`)
-  const known = ['network', 'listen', 'api', 'entryIntervalMs', 'syncIntervalMs', 'emulator', 'devices', 'log']
+  const known = ['network', 'listen', 'api', 'entryIntervalMs', 'syncIntervalMs', 'emulator', 'devices', 'log', 'profile', 'clockOffsetMs', 'health']
   for (const k of Object.keys(file)) if (!known.includes(k)) throw new CliError(`config ${path}: unknown field "${k}"`)
   const rel = (p: string): string => isAbsolute(p) ? p : join(dir, p)
   const listen = flags.listen ?? (env.ECANDLE_LISTEN?.split(',')) ?? file.listen ?? ['/ip4/0.0.0.0/tcp/4001']
@@ -82,6 +93,10 @@ export async function loadConfig (dataDir: string, flags: ConfigOverrides = {}, 
   const networkPath = flags.network ?? env.ECANDLE_NETWORK ?? file.network
   if (networkPath === undefined) throw new CliError(`config ${path}: "network" (path of the network file) is missing`)
   const emu = file.emulator
+  const profileName = flags.profile ?? env.ECANDLE_PROFILE ?? file.profile ?? 'default'
+  const profile = profileByName(profileName)
+  if (profile === undefined) throw new CliError(`config: profile must be one of ${PROFILE_NAMES.join(', ')}, got ${JSON.stringify(profileName)}`)
+  if (file.health !== undefined && (typeof file.health !== 'object' || file.health === null || Object.keys(file.health).some(k => k !== 'deviceSilentS'))) throw new CliError('config: health must be { "deviceSilentS": <seconds> }')
   return {
     dataDir: dir,
     networkPath: rel(networkPath),
@@ -96,7 +111,10 @@ export async function loadConfig (dataDir: string, flags: ConfigOverrides = {}, 
     emulator: emu == null ? undefined : { keysPath: rel(emu.keys ?? 'devices.json'), reportIntervalS: num(emu.reportIntervalS ?? 10, 'emulator.reportIntervalS', 1, 86400) },
     devices: parseDevicesConfig(file.devices),
     logLevel,
-    pretty: flags.pretty ?? (env.ECANDLE_LOG_PRETTY === '1' || file.log?.pretty === true)
+    pretty: flags.pretty ?? (env.ECANDLE_LOG_PRETTY === '1' || file.log?.pretty === true),
+    profile,
+    clockOffsetMs: num(env.ECANDLE_CLOCK_OFFSET_MS ?? file.clockOffsetMs ?? 0, 'clockOffsetMs', -86_400_000, 86_400_000),
+    health: { deviceSilentS: num(file.health?.deviceSilentS ?? 3600, 'health.deviceSilentS', 1, 30 * 86_400) }
   }
 }
 

@@ -1,6 +1,6 @@
 import type { DeviceKeyFile } from '@ecandle/emulator'
 import { createHubNode, Gossip, peerIdFromString, type HubNode } from '@ecandle/net'
-import { peerIdFromPublicKey, signerFromSeed, topics, type Network, type Signer } from '@ecandle/protocol'
+import { decodeEntry, peerIdFromPublicKey, signerFromSeed, topics, type Network, type Signer } from '@ecandle/protocol'
 import { Store } from '@ecandle/store'
 import { Ingest, SyncService } from '@ecandle/sync'
 import { fetchCertificatePage } from '@ecandle/wire'
@@ -14,6 +14,8 @@ import { Agreement } from './agreement/agreement.js'
 import { TallyServer } from './agreement/tally-server.js'
 import { AgreementDb, agreementMigrations } from './db/index.js'
 import { startParts, stopParts, type Part } from './lifecycle.js'
+import { ClockSkew } from './clock-skew.js'
+import { systemClock } from './agreement/clock.js'
 import type { HubConfig } from './config.js'
 
 /** What the hub emits for GET /events: the contract's event payloads, by event type. */
@@ -46,11 +48,18 @@ export class Hub {
   /** This hub's Prometheus metrics (libp2p, gossipsub; the API adds ecandle_ and process series). Not prom-client's global registry: one process may run several hubs. */
   readonly metrics = new Registry()
   private started: Part[] = []
+  /** This hub's clock, unix ms: the system clock plus `clockOffsetMs` (0 but in clock-skew tests). */
+  readonly now: () => number
+  /** Our clock against the other hubs' (from their entries' signed times), for doctor and /health. */
+  readonly clockSkew: ClockSkew
 
   constructor (readonly net: Network, seed: Uint8Array, readonly config: HubConfig, readonly log: Logger, private readonly deviceKeys?: DeviceKeyFile) {
     this.signer = signerFromSeed(seed)
     this.peerId = peerIdFromPublicKey(this.signer.publicKey)
     this.seed = seed
+    const offset = config.clockOffsetMs
+    this.now = offset === 0 ? Date.now : () => Date.now() + offset
+    this.clockSkew = new ClockSkew(this.now, this.peerId)
   }
 
   private readonly seed: Uint8Array
@@ -59,17 +68,21 @@ export class Hub {
 
   async start (): Promise<void> {
     const net = this.net
+    const profile = this.config.profile
+    if (this.config.clockOffsetMs !== 0) this.log.warn({ clockOffsetMs: this.config.clockOffsetMs }, 'clockOffsetMs is set: this hub\'s clock is shifted (for tests only)')
     const store = this.store = await Store.open(this.config.dbPath, net.id, {
+      ...profile.leveldb,
       migrations: agreementMigrations(net),
       onMigrate: (m) => { this.log.info({ from: m.from, change: m.name }, 'migrating the database') }
     })
     try {
-      const node = this.node = await createHubNode({ seed: this.seed, networkId: net.id, blocked: this.blocked, listen: this.config.listen, bootstrap: net.def.bootstrap.filter(a => !a.endsWith(this.peerId)), metrics: { registry: this.metrics } })
+      const node = this.node = await createHubNode({ seed: this.seed, networkId: net.id, blocked: this.blocked, listen: this.config.listen, bootstrap: net.def.bootstrap.filter(a => !a.endsWith(this.peerId)), metrics: { registry: this.metrics }, connectionLimits: profile.connections })
       this.gossip = new Gossip(node.services.pubsub, this.log, net.id)
       this.ingest = new Ingest(net, store, this.log, {
         onEntry: (e, from) => {
           if (from === this.peerId) void this.gossip.publish(topics.entries(net.id), e.bytes)
           const p = e.payload
+          if (from !== this.peerId) this.clockSkew.sample(p.hub, p.time)
           this.agreement?.onEntry(p.hub)
           if (this.events.listenerCount('entry') > 0) {
             this.events.emit('entry', { hub: p.hub, seq: p.seq, id: e.id.toString(), epoch: p.epoch, time: p.time, reports: p.reports.length, storedAt: Date.now(), reportIds: e.reports.map(r => `${r.report.device}:${r.report.counter}`) })
@@ -80,11 +93,21 @@ export class Hub {
           this.events.emit('evidence', { id: ev.id, kind: ev.kind, offender: ev.offender, slot: ev.slot })
         },
         onGap: (_hub, _from, peer) => { this.sync.requestSync(peer) }
-      })
+      }, this.now)
       this.sync = new SyncService({ node, net, store, ingest: this.ingest, logger: this.log }, {
-        intervalMs: this.config.syncIntervalMs, requestTimeoutMs: 10_000, concurrency: 2
+        intervalMs: this.config.syncIntervalMs, requestTimeoutMs: 10_000, concurrency: profile.syncConcurrency
       })
-      this.gossip.subscribe(topics.entries(net.id), async (data, from) => { await this.ingest.accept(data, from) })
+      this.gossip.subscribe(topics.entries(net.id), async (data, from) => {
+        try {
+          await this.ingest.accept(data, from)
+        } catch (err) {
+          // Ignored as from our future: our clock may be the one behind. Rare, so decoding again is fine.
+          if ((err as { code?: string })?.code === 'future') {
+            try { const p = decodeEntry(data).payload; this.clockSkew.sample(p.hub, p.time) } catch {}
+          }
+          throw err
+        }
+      })
       this.gossip.subscribe(topics.evidence(net.id), async (data) => { await this.ingest.addEvidence(data) })
       const db = new AgreementDb(store, net)
       this.agreement = new Agreement({
@@ -94,7 +117,8 @@ export class Hub {
           page: async (peer, from, opts) => await fetchCertificatePage(node, peerIdFromString(peer), net.id, { from }, opts)
         },
         addEvidence: async (b) => await this.ingest.addEvidence(b),
-        logger: this.log.child({ component: 'agreement' })
+        logger: this.log.child({ component: 'agreement' }),
+        clock: { ...systemClock, now: this.now }
       })
       this.agreement.onDecided = (rec, cert) => {
         this.events.emit('certificate', { epoch: rec.epoch, valueId: rec.valueId, signers: cert.signers, countedMwh: String(rec.totals.countedMwh), paid: String(rec.totals.paid) })
@@ -108,8 +132,8 @@ export class Hub {
       ]
       if (this.isValidator) {
         this.hubLog = new HubLog(net, this.peerId, this.signer, store, this.ingest, this.log, {
-          entryIntervalMs: this.config.entryIntervalMs, maxPending: 8192, maxReportAgeS: 30 * 86400
-        })
+          entryIntervalMs: this.config.entryIntervalMs, maxPending: profile.hubLogMaxPending, maxReportAgeS: 30 * 86400
+        }, this.now)
         this.bridge = new DeviceLinks({ net, self: this.peerId, host: this.hubLog, config: this.config, deviceKeys: this.deviceKeys, logger: this.log })
         parts.push({ name: 'hub log', component: this.hubLog }, { name: 'device links', component: this.bridge })
       } else {

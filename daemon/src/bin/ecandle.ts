@@ -10,6 +10,7 @@ import { runDevices } from '../commands/devices.js'
 import { runEpochs, runRewards, runTally } from '../commands/epochs.js'
 import { runTestnet } from '../commands/testnet.js'
 import { runAudit } from '../commands/audit.js'
+import { runDoctor } from '../commands/doctor.js'
 import { createNetwork, initHubDir } from '../commands/setup.js'
 import { loadNetwork } from '../config.js'
 
@@ -33,8 +34,9 @@ network.command('create')
   .option('--epoch-length <s>', 'epoch length, seconds', int(1, 31_622_400), 60)
   .option('--grace <s>', 'grace period after an epoch, seconds', int(0, 86_400), 10)
   .option('--report-interval <s>', 'emulated devices report every s seconds', int(1, 86_400), 10)
+  .option('--api-port <port>', 'fixed local API ports: hub-1 gets <port>, hub-2 <port>+1, … (default: free ports at each start)', int(1, 65_000))
   .action(async (o) => {
-    const c = await createNetwork({ dir: resolve(o.dir), hubs: o.hubs, devicesPerHub: o.devicesPerHub, name: o.name, epochLengthS: o.epochLength, gracePeriodS: o.grace, reportIntervalS: o.reportInterval })
+    const c = await createNetwork({ dir: resolve(o.dir), hubs: o.hubs, devicesPerHub: o.devicesPerHub, name: o.name, epochLengthS: o.epochLength, gracePeriodS: o.grace, reportIntervalS: o.reportInterval, apiPortBase: o.apiPort })
     const net = await loadNetwork(c.networkPath)
     process.stdout.write(`network ${net.id} written to ${c.networkPath}\n${c.hubDirs.map((d, i) => `  ${d}  ${c.peerIds[i]}`).join('\n')}\n`)
   })
@@ -63,9 +65,17 @@ program.command('daemon')
   .option('--entry-interval <ms>', 'at most one log entry per interval', int(50, 3_600_000))
   .option('--log-level <level>', 'fatal|error|warn|info|debug|trace')
   .option('--pretty', 'human-readable logs instead of JSON')
+  .option('--profile <name>', 'resource profile: default | lowpower (fewer connections, smaller caches; for 1 GB boards)')
   .action(async (o) => {
-    await runDaemon(o.dataDir, { network: o.network === undefined ? undefined : resolve(o.network), listen: o.listen, apiHost: o.apiHost, apiPort: o.apiPort, entryIntervalMs: o.entryInterval, logLevel: o.logLevel, pretty: o.pretty })
+    await runDaemon(o.dataDir, { network: o.network === undefined ? undefined : resolve(o.network), listen: o.listen, apiHost: o.apiHost, apiPort: o.apiPort, entryIntervalMs: o.entryInterval, logLevel: o.logLevel, pretty: o.pretty, profile: o.profile })
   })
+
+program.command('doctor')
+  .description('check a hub: key, network, database, peers, clock, devices, disk, epochs — green/amber/red with fixes; exit 1 if any is red')
+  .requiredOption('--data-dir <dir>', 'hub data directory')
+  .option('--json', 'one JSON object (as GET /health)')
+  .option('--quiet', 'print nothing; only the exit status (container health checks)')
+  .action(async (o) => { await runDoctor(o.dataDir, { json: o.json === true, quiet: o.quiet === true }) })
 
 program.command('status')
   .description("show a running hub's status")

@@ -9,10 +9,12 @@ import { Hub } from '../hub.js'
 import { createApiToken, readApiToken, readHubKey, readSecretFile } from '../keys.js'
 import { createLogger } from '../logger.js'
 import { existsSync } from 'node:fs'
+import type { Profile } from '../profile.js'
 
 /** `ecandle daemon`: runs a hub until SIGINT/SIGTERM, then stops cleanly. */
 export async function runDaemon (dataDir: string, flags: ConfigOverrides): Promise<void> {
   const config = await loadConfig(dataDir, flags)
+  applyNodeSettings(config.profile)
   const net = await loadNetwork(config.networkPath)
   const seed = await readHubKey(config.keyPath)
   const token = existsSync(config.tokenPath) ? await readApiToken(config.tokenPath) : await createApiToken(config.tokenPath)
@@ -54,6 +56,22 @@ export async function runDaemon (dataDir: string, flags: ConfigOverrides): Promi
   await hub.stop()
   await rm(apiFile, { force: true })
   log.info('stopped')
+}
+
+/**
+ * A profile's V8 flags and allocator environment take effect only at process start: the first
+ * time round, the daemon replaces itself (`process.execve`: same pid, same stdio, same
+ * arguments) with those added. Node < 22.15 has no execve: the numbers of the profile still apply.
+ */
+function applyNodeSettings (profile: Profile): void {
+  const { flags, env } = profile.node
+  if ((flags.length === 0 && Object.keys(env).length === 0) || process.env.ECANDLE_NODE_SETTINGS === profile.name) return
+  const execve = (process as unknown as { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never }).execve
+  if (typeof execve !== 'function') {
+    process.stderr.write(`ecandle: profile ${profile.name}: this Node (${process.version}) cannot re-execute itself; start it with ${[...flags].join(' ')} and ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')} for the full effect\n`)
+    return
+  }
+  execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)], { ...process.env, ...env, ECANDLE_NODE_SETTINGS: profile.name })
 }
 
 /** The API address of a running hub, from `<data-dir>/api.json`. */

@@ -6,14 +6,14 @@ import { createApiToken, createHubKey, writeSecretFile } from '../keys.js'
 import type { ConfigFile } from '../config.js'
 
 /** Creates a hub data dir: key (0600), API token (0600), config.json. */
-export async function initHubDir (dir: string, opts: { networkPath: string, listen: string[], seed?: Uint8Array, emulator?: { reportIntervalS: number }, entryIntervalMs?: number }): Promise<string> {
+export async function initHubDir (dir: string, opts: { networkPath: string, listen: string[], seed?: Uint8Array, emulator?: { reportIntervalS: number }, entryIntervalMs?: number, apiPort?: number }): Promise<string> {
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const seed = await createHubKey(join(dir, 'hub.key'), opts.seed)
   await createApiToken(join(dir, 'api.token'))
   const config: ConfigFile = {
     network: relative(dir, opts.networkPath),
     listen: opts.listen,
-    api: { host: '127.0.0.1', port: 0 },
+    api: { host: '127.0.0.1', port: opts.apiPort ?? 0 },
     entryIntervalMs: opts.entryIntervalMs ?? 5000,
     syncIntervalMs: 3000,
     emulator: opts.emulator === undefined ? null : { keys: 'devices.json', reportIntervalS: opts.emulator.reportIntervalS },
@@ -44,6 +44,8 @@ export interface CreateNetworkOptions {
   host?: string
   /** Genesis time, unix s (default: now). */
   genesisTime?: number
+  /** Hub i (from 0) gets local API port apiPortBase + i (default: a free port at each start). */
+  apiPortBase?: number
 }
 
 export interface CreatedNetwork { networkPath: string, hubDirs: string[], peerIds: string[], ports: number[] }
@@ -97,7 +99,7 @@ export async function createNetwork (o: CreateNetworkOptions): Promise<CreatedNe
   const hubDirs: string[] = []
   for (let i = 0; i < o.hubs; i++) {
     const dir = join(o.dir, `hub-${i + 1}`)
-    await initHubDir(dir, { networkPath, listen: [`/ip4/${host}/tcp/${ports[i]}`], seed: hubSeeds[i], emulator: { reportIntervalS: o.reportIntervalS ?? 10 }, entryIntervalMs: o.entryIntervalMs })
+    await initHubDir(dir, { networkPath, listen: [`/ip4/${host}/tcp/${ports[i]}`], seed: hubSeeds[i], emulator: { reportIntervalS: o.reportIntervalS ?? 10 }, entryIntervalMs: o.entryIntervalMs, apiPort: o.apiPortBase === undefined ? undefined : o.apiPortBase + i })
     await writeSecretFile(join(dir, 'devices.json'), JSON.stringify({ devices: deviceKeys[i] }, null, 2) + '\n')
     hubDirs.push(dir)
   }

@@ -1,6 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import {
-  AccountParams, ApiErrorBody, DeviceLinkStatus, EntryJson, EpochParams, EpochsQuery, EpochSummary, EvidenceList,
+  AccountParams, ApiErrorBody, DeviceLinkStatus, EntryJson, EpochParams, EpochsQuery, EpochSummary, EvidenceList, HealthReport,
   Explanation, HubEventSchemas, HubParams, HubStatus, LogsQuery, PartitionBody, PartitionResult, PeerInfo, ReportLocation, ReportParams, RewardsJson,
   RewardsQuery, TallyQuery
 } from './schemas.js'
@@ -138,6 +138,16 @@ export const routes = {
       summary: 'Prometheus metrics (text exposition format); needs no token',
       description: 'ecandle_* (hub), libp2p_* (connections, streams), gossipsub_* (mesh, messages, scores), process_* and nodejs_* series. See docs/operations.md.',
       response: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } }
+    }
+  },
+  health: {
+    method: 'GET',
+    url: '/health',
+    schema: {
+      tags: ['hub'],
+      summary: 'Health checks (as `ecandle doctor`): green, amber or red each, with the reason and the fix',
+      description: 'HTTP 200 when no check is red, 503 (same body) when one is: for container health checks and monitoring. Checks: key, network, database, role, peers, clock, devices, disk, epoch. See docs/operations.md.',
+      response: { 200: HealthReport, 503: HealthReport }
     }
   },
   partition: {

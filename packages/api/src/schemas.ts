@@ -54,6 +54,28 @@ export const PeerInfo = Type.Object({
 })
 export type PeerInfo = Static<typeof PeerInfo>
 
+// ---- health (ecandle doctor, GET /health) ----
+
+export const HEALTH_LEVELS = ['green', 'amber', 'red'] as const
+export const HealthLevel = StringEnum(HEALTH_LEVELS, 'green: fine; amber: works, but needs a look; red: the hub cannot do its job (or leaks its key)')
+export type HealthLevel = Static<typeof HealthLevel>
+
+export const HealthCheck = Type.Object({
+  check: Type.String({ description: 'key, network, database, role, peers, clock, devices, disk, epoch (and hub or config, from `ecandle doctor` on a stopped hub)' }),
+  level: HealthLevel,
+  message: Type.String({ description: 'What was found' }),
+  fix: Type.Optional(Type.String({ description: 'What to do about it (amber and red)' }))
+})
+export type HealthCheck = Static<typeof HealthCheck>
+
+export const HealthReport = Type.Object({
+  status: StringEnum(HEALTH_LEVELS, 'The worst level of all checks'),
+  peerId: Type.Optional(Type.String()),
+  network: Type.Optional(Type.String({ description: 'Network id' })),
+  checks: Type.Array(HealthCheck)
+}, { description: 'The checks of `ecandle doctor`, one per line' })
+export type HealthReport = Static<typeof HealthReport>
+
 // ---- devices ----
 
 /** Why the hub refused a report for good (the device must not resend it). */

@@ -35,6 +35,17 @@ export interface HubNodeInit {
   light?: boolean
   /** Export libp2p and gossipsub metrics into this Prometheus registry (none when absent). */
   metrics?: HubNodeMetrics
+  /** Connection manager limits (the daemon's resource profile); defaults below. */
+  connectionLimits?: ConnectionLimits
+}
+
+export interface ConnectionLimits { maxConnections: number, maxIncomingPendingConnections: number, inboundConnectionThreshold: number }
+
+export const defaultConnectionLimits: ConnectionLimits = {
+  maxConnections: 300,
+  // libp2p's default of 5 new inbound connections/s per host starves a loopback testnet.
+  inboundConnectionThreshold: 100,
+  maxIncomingPendingConnections: 50
 }
 
 export interface HubNodeMetrics {
@@ -64,12 +75,7 @@ export async function createHubNode (init: HubNodeInit): Promise<HubNode> {
       denyInboundEncryptedConnection: isBlocked,
       denyOutboundEncryptedConnection: isBlocked
     },
-    connectionManager: {
-      maxConnections: 300,
-      // libp2p's default of 5 new inbound connections/s per host starves a loopback testnet.
-      inboundConnectionThreshold: 100,
-      maxIncomingPendingConnections: 50
-    },
+    connectionManager: { ...(init.connectionLimits ?? defaultConnectionLimits) },
     services: {
       identify: identify(),
       ping: ping(),

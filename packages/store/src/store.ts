@@ -27,6 +27,11 @@ export interface StoreOptions {
   migrations?: readonly Migration[]
   /** Told of each migration before it runs. */
   onMigrate?: (m: Migration) => void
+  /** LevelDB's block cache and memtable, bytes (LevelDB's defaults: 8 and 4 MiB; the daemon's resource profile sets them). */
+  cacheSize?: number
+  writeBufferSize?: number
+  /** false: only inspect an existing database (`ecandle doctor`), never create one. */
+  createIfMissing?: boolean
 }
 
 export interface ReportLocation { seq: number, index: number }
@@ -51,7 +56,8 @@ export class Store {
   static async open (path: string, networkId: string, opts: StoreOptions = {}): Promise<Store> {
     const db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
     try {
-      await db.open()
+      const tuning = { ...(opts.cacheSize !== undefined ? { cacheSize: opts.cacheSize } : {}), ...(opts.writeBufferSize !== undefined ? { writeBufferSize: opts.writeBufferSize } : {}) }
+      await db.open({ ...tuning, createIfMissing: opts.createIfMissing ?? true })
     } catch (err: any) {
       throw new StoreError('open', `cannot open the database at ${path}: ${String(err?.cause?.message ?? err?.message ?? err)}`)
     }
