@@ -22,7 +22,7 @@ const EPOCH_S = 3
 const ROUTES: Array<[method: string, path: string]> = [
   ['get', '/status'], ['get', '/peers'], ['get', '/devices'], ['get', '/logs/{hub}'], ['get', '/reports/{device}/{counter}'],
   ['get', '/events'], ['get', '/epochs'], ['get', '/epochs/{epoch}'], ['get', '/rewards/{account}'], ['get', '/tally/{epoch}'],
-  ['get', '/evidence'], ['get', '/metrics'], ['post', '/admin/partition']
+  ['get', '/evidence'], ['get', '/metrics'], ['get', '/health'], ['post', '/admin/partition']
 ]
 
 /** A well-formed peer id of no hub of the network. */

@@ -4,13 +4,13 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { isIP } from 'node:net'
 import { componentSchemas, entryJson, FIELD_HINTS, openapiInfo, openapiTags, routes, type EpochSummary, type PeerInfo } from '@ecandle/api'
 import { decodeEntry, decodeReport } from '@ecandle/protocol'
 import { setBlocked, type Hub } from './hub.js'
 import { epochSummary, explainDevice, rewards } from './agreement/queries.js'
 import { createHubMetrics } from './metrics.js'
 import { hubHealth } from './health.js'
+import { isLoopback } from './loopback.js'
 
 /**
  * The hub's local HTTP API. Binds 127.0.0.1 unless told otherwise; anything that changes state
@@ -19,6 +19,8 @@ import { hubHealth } from './health.js'
  * the route's schemas (a field outside the schema is never sent; a missing one is a 500), the
  * handlers are typed by them, and /docs documents them.
  */
+export { isLoopback }
+
 export async function startApi (hub: Hub, opts: { host: string, port: number, token: string }): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 }).withTypeProvider<TypeBoxTypeProvider>()
   const expected = Buffer.from(opts.token)
@@ -192,13 +194,6 @@ export async function startApi (hub: Hub, opts: { host: string, port: number, to
     hub.log.warn({ host: opts.host }, 'the API listens on a non-loopback address: anyone who can reach it reads this hub\'s data (admin routes still need the token); prefer 127.0.0.1 behind a reverse proxy')
   }
   return app
-}
-
-/** 127.0.0.0/8, ::1 and localhost; anything else (0.0.0.0, a LAN address, a name) is not. */
-export function isLoopback (host: string): boolean {
-  if (host === 'localhost') return true
-  if (isIP(host) === 4) return host.startsWith('127.')
-  return host === '::1' || host === '[::1]' || /^::ffff:127\./i.test(host)
 }
 
 /** `params.account must match pattern …; an account is 64 lowercase hex characters`. */

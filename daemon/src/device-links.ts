@@ -31,7 +31,7 @@ export class DeviceLinks implements Startable {
 
   isStarted (): boolean { return this.bridge !== undefined }
 
-  private links (): NamedBridge[] {
+  private async links (): Promise<NamedBridge[]> {
     const { net, self, config, deviceKeys, logger } = this.c
     const links: NamedBridge[] = []
     if (deviceKeys !== undefined && config.emulator !== undefined) {
@@ -48,14 +48,15 @@ export class DeviceLinks implements Startable {
         })
       })
     }
-    links.push(...createDeviceBridges(config.devices, { networkId: net.id, logger: logger.child({ component: 'devices' }) }))
+    links.push(...await createDeviceBridges(config.devices, { networkId: net.id, logger: logger.child({ component: 'devices' }) }))
     return links
   }
 
   async start (): Promise<void> {
     if (this.bridge !== undefined) return
     this.shutdown = new AbortController()
-    const links = this.links()
+    const links = await this.links() // reads the links' secrets and certificates
+    this.shutdown.signal.throwIfAborted() // stopped meanwhile: open nothing
     if (links.length === 0) return
     const bridge = new CompositeBridge(links, this.c.logger.child({ component: 'devices' }))
     this.bridge = bridge

@@ -1,8 +1,12 @@
 import {
   createMqttBridge, createSerialBridge, startEmbeddedBroker,
-  type Bridge, type BridgeHost, type DeviceLinkStatus, type EmbeddedBroker, type Logger, type SerialPortSpec
+  type Bridge, type BridgeHost, type BrokerAuth, type DeviceLinkStatus, type EmbeddedBroker, type Logger, type SerialPortSpec
 } from '@ecandle/hardware-bridge'
+import type { MqttBridgeOptions } from '@ecandle/hardware-bridge'
+import { readFile } from 'node:fs/promises'
 import { CliError } from './errors.js'
+import { readSecretFile } from './keys.js'
+import { isLoopback } from './loopback.js'
 
 /**
  * Devices' links as configured in `<data-dir>/config.json`:
@@ -15,6 +19,11 @@ import { CliError } from './errors.js'
  *   }
  *
  * `mqtt` also takes `"topic"` (the `<net>` topic segment; default the network id).
+ * Security (docs/operations.md, "Device link security"): a broker you run takes `username`,
+ * `passwordFile` (mode 0600), `caFile` (with mqtts://) and a client `certFile`/`keyFile`; the
+ * embedded broker takes `credentialsFile` (per-device password hashes, 0600, from `ecandle
+ * mqtt-credentials`) and `tls` { certFile, keyFile, caFile } (caFile: device client certificates).
+ * Paths are relative to the data dir.
  */
 export interface DevicesConfig {
   serial: SerialPortSpec[]
@@ -24,8 +33,17 @@ export interface DevicesConfig {
 }
 
 export type MqttLinkConfig =
-  | { url: string, topic?: string }
-  | { embedded: { host: string, port: number }, topic?: string }
+  | { url: string, topic?: string, username?: string, passwordFile?: string, caFile?: string, certFile?: string, keyFile?: string }
+  | { embedded: EmbeddedBrokerConfig, topic?: string }
+
+export interface EmbeddedBrokerConfig {
+  host: string
+  port: number
+  /** { "devices": { "<id>": "sha256:…" } }, mode 0600. */
+  credentialsFile?: string
+  /** TLS only; with caFile, devices may log in with a client certificate (CN = device id). */
+  tls?: { certFile: string, keyFile: string, caFile?: string }
+}
 
 const BAUD_MIN = 300
 const BAUD_MAX = 4_000_000
@@ -50,8 +68,8 @@ function str (v: unknown, where: string, re?: RegExp, what = 'a non-empty string
   return v
 }
 
-/** Validates the `devices` section of config.json; throws a one-line CliError naming the field. */
-export function parseDevicesConfig (v: unknown): DevicesConfig | undefined {
+/** Validates the `devices` section of config.json; throws a one-line CliError naming the field. `rel` resolves paths against the data dir. */
+export function parseDevicesConfig (v: unknown, rel: (path: string) => string = p => p): DevicesConfig | undefined {
   if (v === undefined || v === null) return undefined
   if (!isObject(v)) throw new CliError('config: devices must be an object like { "serial": [...], "mqtt": {...} }')
   onlyKeys(v, ['serial', 'mqtt', 'timeSyncS'], 'devices')
@@ -81,7 +99,7 @@ export function parseDevicesConfig (v: unknown): DevicesConfig | undefined {
   if (v.mqtt !== undefined && v.mqtt !== null) {
     const m = v.mqtt
     if (!isObject(m)) throw new CliError('config: devices.mqtt must be { "url": "mqtt://host:1883" } or { "embedded": { "host": "127.0.0.1", "port": 1883 } }')
-    onlyKeys(m, ['url', 'embedded', 'topic'], 'devices.mqtt')
+    onlyKeys(m, ['url', 'embedded', 'topic', 'username', 'passwordFile', 'caFile', 'certFile', 'keyFile'], 'devices.mqtt')
     const topic = m.topic === undefined ? undefined : str(m.topic, 'devices.mqtt.topic', TOPIC_RE, '1..128 characters, none of / + # or spaces')
     if ((m.url === undefined) === (m.embedded === undefined)) throw new CliError('config: devices.mqtt needs exactly one of "url" (a broker) or "embedded" (a broker inside the hub)')
     if (m.url !== undefined) {
@@ -89,18 +107,32 @@ export function parseDevicesConfig (v: unknown): DevicesConfig | undefined {
       let u: URL
       try { u = new URL(url) } catch { throw new CliError(`config: devices.mqtt.url is not a URL: ${JSON.stringify(url)}`) }
       if (!['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'tls:', 'ws:', 'wss:'].includes(u.protocol)) throw new CliError(`config: devices.mqtt.url must be mqtt://, mqtts://, ws:// or wss://, got ${JSON.stringify(url)}`)
-      out.mqtt = { url, ...(topic !== undefined ? { topic } : {}) }
+      if (u.username !== '' || u.password !== '') throw new CliError('config: devices.mqtt.url must not hold credentials: use "username" and "passwordFile" (mode 0600)')
+      const secure = ['mqtts:', 'ssl:', 'tls:', 'wss:'].includes(u.protocol)
+      const link: MqttLinkConfig = { url, ...(topic !== undefined ? { topic } : {}) }
+      if (m.username !== undefined) link.username = str(m.username, 'devices.mqtt.username')
+      for (const k of ['passwordFile', 'caFile', 'certFile', 'keyFile'] as const) if (m[k] !== undefined) link[k] = rel(str(m[k], `devices.mqtt.${k}`))
+      if (link.passwordFile !== undefined && link.username === undefined) throw new CliError('config: devices.mqtt.passwordFile needs "username"')
+      if ((link.certFile === undefined) !== (link.keyFile === undefined)) throw new CliError('config: devices.mqtt.certFile and keyFile go together (a client certificate and its key)')
+      if (!secure && (link.caFile !== undefined || link.certFile !== undefined)) throw new CliError(`config: devices.mqtt: caFile and certFile are for TLS; use an mqtts:// url, got ${JSON.stringify(url)}`)
+      out.mqtt = link
     } else {
       const e = m.embedded
       if (!isObject(e)) throw new CliError('config: devices.mqtt.embedded must be an object like { "host": "127.0.0.1", "port": 1883 }')
-      onlyKeys(e, ['host', 'port'], 'devices.mqtt.embedded')
-      out.mqtt = {
-        embedded: {
-          host: e.host === undefined ? '127.0.0.1' : str(e.host, 'devices.mqtt.embedded.host'),
-          port: e.port === undefined ? 1883 : int(e.port, 'devices.mqtt.embedded.port', 1, 65_535)
-        },
-        ...(topic !== undefined ? { topic } : {})
+      onlyKeys(e, ['host', 'port', 'credentialsFile', 'tls'], 'devices.mqtt.embedded')
+      const embedded: EmbeddedBrokerConfig = {
+        host: e.host === undefined ? '127.0.0.1' : str(e.host, 'devices.mqtt.embedded.host'),
+        port: e.port === undefined ? (e.tls === undefined ? 1883 : 8883) : int(e.port, 'devices.mqtt.embedded.port', 1, 65_535)
       }
+      if (e.credentialsFile !== undefined) embedded.credentialsFile = rel(str(e.credentialsFile, 'devices.mqtt.embedded.credentialsFile'))
+      if (e.tls !== undefined) {
+        const t = e.tls
+        if (!isObject(t)) throw new CliError('config: devices.mqtt.embedded.tls must be { "certFile": …, "keyFile": …, "caFile": … }')
+        onlyKeys(t, ['certFile', 'keyFile', 'caFile'], 'devices.mqtt.embedded.tls')
+        embedded.tls = { certFile: rel(str(t.certFile, 'devices.mqtt.embedded.tls.certFile')), keyFile: rel(str(t.keyFile, 'devices.mqtt.embedded.tls.keyFile')) }
+        if (t.caFile !== undefined) embedded.tls.caFile = rel(str(t.caFile, 'devices.mqtt.embedded.tls.caFile'))
+      }
+      out.mqtt = { embedded, ...(topic !== undefined ? { topic } : {}) }
     }
   }
   return out
@@ -171,19 +203,22 @@ function better (a: DeviceLinkStatus, b: DeviceLinkStatus): boolean {
   return (a.lastReportAt ?? 0) > (b.lastReportAt ?? 0)
 }
 
-/** MQTT with a broker inside the hub process: the broker starts first and stops last. */
-function embeddedMqttBridge (o: { host: string, port: number, topic: string, timeSyncMs: number, logger: Logger }): Bridge {
+/** MQTT with a broker inside the hub process: the broker starts first and stops last; the hub's client connects in-process. */
+function embeddedMqttBridge (o: EmbeddedBrokerConfig & { topic: string, timeSyncMs: number, logger: Logger, auth?: BrokerAuth }): Bridge {
   let broker: EmbeddedBroker | undefined
   let bridge: Bridge | undefined
   return {
     async start (host: BridgeHost): Promise<void> {
       try {
-        broker = await startEmbeddedBroker({ host: o.host, port: o.port })
+        broker = await startEmbeddedBroker({ host: o.host, port: o.port, auth: o.auth, logger: o.logger })
       } catch (err) {
         throw new CliError(`devices.mqtt.embedded: cannot listen on ${o.host}:${o.port}: ${String((err as NodeJS.ErrnoException)?.code ?? (err as Error)?.message ?? err)}`)
       }
-      o.logger.info?.({ url: broker.url }, 'embedded MQTT broker listening')
-      bridge = createMqttBridge({ url: broker.url, network: o.topic, timeSyncMs: o.timeSyncMs, logger: o.logger })
+      const open = o.auth?.passwords === undefined && o.auth?.tls?.ca === undefined
+      o.logger.info?.({ url: broker.url, devicesMustAuthenticate: !open, tls: o.auth?.tls !== undefined }, 'embedded MQTT broker listening')
+      if (open && !isLoopback(o.host)) o.logger.warn?.({ host: o.host }, 'the embedded MQTT broker takes any client on the network: set devices.mqtt.embedded.credentialsFile (`ecandle mqtt-credentials`) or tls.caFile')
+      const b = broker
+      bridge = createMqttBridge({ url: broker.url, network: o.topic, timeSyncMs: o.timeSyncMs, logger: o.logger, connect: opts => b.connectHub(opts) })
       await bridge.start(host)
     },
     async stop (): Promise<void> {
@@ -193,20 +228,64 @@ function embeddedMqttBridge (o: { host: string, port: number, topic: string, tim
       broker = undefined
     },
     devices: () => bridge?.devices() ?? [],
-    stats: () => (bridge as { stats?: () => unknown } | undefined)?.stats?.()
+    stats: () => ({ ...((bridge as { stats?: () => object } | undefined)?.stats?.() ?? {}), ...(broker?.stats() ?? {}) })
   } as Bridge
 }
 
-/** The serial and MQTT bridges of a `devices` config (not started). */
-export function createDeviceBridges (c: DevicesConfig | undefined, o: { networkId: string, logger: Logger }): NamedBridge[] {
+async function readPublic (path: string, what: string): Promise<Buffer> {
+  try {
+    return await readFile(path)
+  } catch (err) {
+    throw new CliError(`${what} ${path}: ${String((err as NodeJS.ErrnoException).code ?? err)}`)
+  }
+}
+
+/** `{ "devices": { "<id>": "sha256:<salt>:<hash>" } }` (mode 0600), as `ecandle mqtt-credentials` writes it. */
+export async function readCredentialsFile (path: string): Promise<Map<string, string>> {
+  const text = await readSecretFile(path, 'MQTT credentials file')
+  let j: { devices?: Record<string, unknown> }
+  try { j = JSON.parse(text) } catch { throw new CliError(`MQTT credentials file ${path}: not valid JSON`) }
+  if (!isObject(j) || !isObject(j.devices)) throw new CliError(`MQTT credentials file ${path}: expected { "devices": { "<device id>": "sha256:…" } }`)
+  const out = new Map<string, string>()
+  for (const [id, h] of Object.entries(j.devices)) {
+    if (typeof h !== 'string' || !/^sha256:[0-9a-f]{32}:[0-9a-f]{64}$/.test(h)) throw new CliError(`MQTT credentials file ${path}: devices.${id} must be a hash from \`ecandle mqtt-credentials\` (sha256:<salt>:<hash>)`)
+    out.set(id, h)
+  }
+  return out
+}
+
+/** The serial and MQTT bridges of a `devices` config (not started); reads the secrets and certificates it names. */
+export async function createDeviceBridges (c: DevicesConfig | undefined, o: { networkId: string, logger: Logger }): Promise<NamedBridge[]> {
   if (c === undefined) return []
   const out: NamedBridge[] = []
   const timeSyncMs = c.timeSyncS * 1000
   if (c.serial.length > 0) out.push({ name: 'serial', bridge: createSerialBridge({ ports: c.serial, timeSyncMs, logger: o.logger }) })
   if (c.mqtt !== undefined) {
     const topic = c.mqtt.topic ?? o.networkId
-    if ('url' in c.mqtt) out.push({ name: 'mqtt', bridge: createMqttBridge({ url: c.mqtt.url, network: topic, timeSyncMs, logger: o.logger }) })
-    else out.push({ name: 'mqtt-embedded', bridge: embeddedMqttBridge({ ...c.mqtt.embedded, topic, timeSyncMs, logger: o.logger }) })
+    if ('url' in c.mqtt) {
+      const m = c.mqtt
+      const clientOptions: MqttBridgeOptions['clientOptions'] = {
+        ...(m.username !== undefined ? { username: m.username } : {}),
+        ...(m.passwordFile !== undefined ? { password: (await readSecretFile(m.passwordFile, 'MQTT password file')).trim() } : {}),
+        ...(m.caFile !== undefined ? { ca: await readPublic(m.caFile, 'devices.mqtt.caFile') } : {}),
+        ...(m.certFile !== undefined ? { cert: await readPublic(m.certFile, 'devices.mqtt.certFile') } : {}),
+        ...(m.keyFile !== undefined ? { key: await readSecretFile(m.keyFile, 'MQTT client key') } : {}),
+        rejectUnauthorized: true
+      }
+      out.push({ name: 'mqtt', bridge: createMqttBridge({ url: m.url, network: topic, timeSyncMs, logger: o.logger, clientOptions }) })
+    } else {
+      const e = c.mqtt.embedded
+      const auth: BrokerAuth = { network: topic }
+      if (e.credentialsFile !== undefined) auth.passwords = await readCredentialsFile(e.credentialsFile)
+      if (e.tls !== undefined) {
+        auth.tls = {
+          cert: await readPublic(e.tls.certFile, 'devices.mqtt.embedded.tls.certFile'),
+          key: await readSecretFile(e.tls.keyFile, 'embedded MQTT broker TLS key'),
+          ...(e.tls.caFile !== undefined ? { ca: await readPublic(e.tls.caFile, 'devices.mqtt.embedded.tls.caFile') } : {})
+        }
+      }
+      out.push({ name: 'mqtt-embedded', bridge: embeddedMqttBridge({ ...e, topic, timeSyncMs, logger: o.logger, auth }) })
+    }
   }
   return out
 }

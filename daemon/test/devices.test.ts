@@ -37,10 +37,10 @@ describe('devices config and links', () => {
     fails({ timeSyncS: 0 }, 'devices.timeSyncS')
   })
 
-  it('builds one bridge per link kind', () => {
+  it('builds one bridge per link kind', async () => {
     const c = parseDevicesConfig({ serial: [{ path: '/dev/null-port' }], mqtt: { url: 'mqtt://127.0.0.1:1' } })
-    assert.deepEqual(createDeviceBridges(c, { networkId: 'abc', logger: {} }).map(b => b.name), ['serial', 'mqtt'])
-    assert.deepEqual(createDeviceBridges(parseDevicesConfig({ mqtt: { embedded: {} } }), { networkId: 'abc', logger: {} }).map(b => b.name), ['mqtt-embedded'])
+    assert.deepEqual((await createDeviceBridges(c, { networkId: 'abc', logger: {} })).map(b => b.name), ['serial', 'mqtt'])
+    assert.deepEqual((await createDeviceBridges(parseDevicesConfig({ mqtt: { embedded: {} } }), { networkId: 'abc', logger: {} })).map(b => b.name), ['mqtt-embedded'])
   })
 
   function fake (rows: DeviceLinkStatus[], log: string[], name: string, failStart = false): Bridge {

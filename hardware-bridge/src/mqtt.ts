@@ -29,6 +29,8 @@ export interface MqttBridgeOptions {
   network: string
   /** Passed to mqtt.connect (credentials, TLS, clientId…). */
   clientOptions?: IClientOptions
+  /** Makes the client instead of mqtt.connect(url) (the embedded broker's in-process connection). */
+  connect?: (opts: IClientOptions) => MqttClient
   /** Broadcast the hub clock this often; default 10 min. */
   timeSyncMs?: number
   /** Unconfirmed publishes kept; beyond this, messages are dropped (devices resend). Default 1000. */
@@ -38,7 +40,7 @@ export interface MqttBridgeOptions {
 }
 
 export interface MqttBridge extends Bridge {
-  stats: () => LinkSessionStats & { connects: number, oversize: number, droppedPublishes: number }
+  stats: () => LinkSessionStats & { connects: number, oversize: number, droppedPublishes: number, connectErrors: number, lastConnectError?: string }
 }
 
 /** Devices talking to the hub through an MQTT broker, QoS 1 both ways. */
@@ -50,7 +52,7 @@ export function createMqttBridge (opts: MqttBridgeOptions): MqttBridge {
   const log = opts.logger ?? {}
   const maxPending = opts.maxPendingPublishes ?? 1000
   const sessionStats = newSessionStats()
-  const extra = { connects: 0, oversize: 0, droppedPublishes: 0 }
+  const extra: { connects: number, oversize: number, droppedPublishes: number, connectErrors: number, lastConnectError?: string } = { connects: 0, oversize: 0, droppedPublishes: 0, connectErrors: 0 }
   let client: MqttClient | undefined
   let session: LinkSession | undefined
   let syncTimer: NodeJS.Timeout | undefined
@@ -80,10 +82,12 @@ export function createMqttBridge (opts: MqttBridgeOptions): MqttBridge {
         send: (m, device) => { publish(device === undefined ? mqttTopics.time(net) : mqttTopics.down(net, device), encodeMessage(m)) }
       })
       const s = session
-      const c = mqtt.connect(opts.url, { reconnectPeriod: 1000, connectTimeout: 10_000, clean: true, ...opts.clientOptions })
+      const clientOpts: IClientOptions = { reconnectPeriod: 1000, connectTimeout: 10_000, clean: true, ...opts.clientOptions }
+      const c = opts.connect !== undefined ? opts.connect(clientOpts) : mqtt.connect(opts.url, clientOpts)
       client = c
       c.on('connect', () => {
         extra.connects++
+        extra.lastConnectError = undefined
         noDelay(c)
         log.info?.({ url: opts.url }, 'mqtt: connected')
         c.subscribe(mqttTopics.allUp(net), { qos: 1 }, err => {
@@ -92,7 +96,15 @@ export function createMqttBridge (opts: MqttBridgeOptions): MqttBridge {
         })
       })
       c.on('close', () => { table.disconnectLink(link) })
-      c.on('error', err => { log.warn?.({ err: err.message }, 'mqtt: client error') })
+      c.on('error', err => {
+        // Refused by the broker (bad credentials, not authorized) or TLS failed: said once per
+        // reason at warn (the client retries every second), then at debug.
+        extra.connectErrors++
+        const why = err.message
+        if (why !== extra.lastConnectError) log.warn?.({ url: opts.url, err: why }, 'mqtt: cannot connect to the broker')
+        else log.debug?.({ err: why }, 'mqtt: client error')
+        extra.lastConnectError = why
+      })
       c.on('message', (topic, body) => {
         const m = UP_RE.exec(topic)
         if (m === null) return

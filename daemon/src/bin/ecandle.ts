@@ -11,6 +11,7 @@ import { runEpochs, runRewards, runTally } from '../commands/epochs.js'
 import { runTestnet } from '../commands/testnet.js'
 import { runAudit } from '../commands/audit.js'
 import { runDoctor } from '../commands/doctor.js'
+import { runMqttCredentials } from '../commands/credentials.js'
 import { createNetwork, initHubDir } from '../commands/setup.js'
 import { loadNetwork } from '../config.js'
 
@@ -88,6 +89,13 @@ program.command('devices')
   .requiredOption('--data-dir <dir>', 'hub data directory')
   .option('--json', 'one JSON array')
   .action(async (o) => { await runDevices(o.dataDir, o.json === true) })
+
+program.command('mqtt-credentials')
+  .description('a random MQTT password per device of this hub: hashes for the embedded broker (0600), passwords to --out (0600) for the devices')
+  .requiredOption('--data-dir <dir>', 'hub data directory')
+  .requiredOption('--out <file>', 'where to write the passwords (a new file)')
+  .option('--devices <ids...>', 'only these devices (default: every device of this hub)')
+  .action(async (o) => { await runMqttCredentials(o.dataDir, { out: resolve(o.out), devices: o.devices }) })
 
 program.command('epochs')
   .description('decided epochs: cut, root, signers, totals')

@@ -183,8 +183,18 @@ export function serialDeviceSide (path: string, o: DeviceSideOptions & { baudRat
   }
 }
 
+/** How an emulated device proves itself to a broker that asks (docs/operations.md, device links). */
+export interface MqttDeviceAuth {
+  /** Device id → password; the username is the device id. */
+  passwords?: ReadonlyMap<string, string>
+  /** CA that signed the broker's certificate (mqtts://). */
+  ca?: string | Buffer
+  /** Device id → its client certificate and key (subject CN = the device id). */
+  certs?: (device: string) => { cert: string | Buffer, key: string | Buffer } | undefined
+}
+
 /** Emulated devices on an MQTT broker, one client per device with an 'offline' last will. */
-export function mqttDeviceSide (url: string, network: string, o: DeviceSideOptions): DeviceSide {
+export function mqttDeviceSide (url: string, network: string, o: DeviceSideOptions & { auth?: MqttDeviceAuth }): DeviceSide {
   const store = new AgentStore(o.statePath)
   const stats: DeviceSideStats = { garbage: 0, truncated: 0, oversize: 0, duplicates: 0, reconnects: 0 }
   const clients = new Map<string, MqttClient>()
@@ -213,7 +223,14 @@ export function mqttDeviceSide (url: string, network: string, o: DeviceSideOptio
     async start () {
       for (const a of agents) {
         const will = { topic: mqttTopics.up(network, a.id), payload: Buffer.from(encodeMessage({ type: 'error', code: 'offline', message: 'connection lost', device: a.id })), qos: 1 as const, retain: false }
-        const c = mqtt.connect(url, { clientId: `ecandle-dev-${a.id}`, reconnectPeriod: 500, clean: true, will })
+        const password = o.auth?.passwords?.get(a.id)
+        const cert = o.auth?.certs?.(a.id)
+        const c = mqtt.connect(url, {
+          clientId: `ecandle-dev-${a.id}`, reconnectPeriod: 500, clean: true, will,
+          ...(password !== undefined ? { username: a.id, password } : {}),
+          ...(o.auth?.ca !== undefined ? { ca: o.auth.ca } : {}),
+          ...(cert !== undefined ? { cert: cert.cert, key: cert.key } : {})
+        })
         clients.set(a.id, c)
         c.on('error', () => {})
         c.on('connect', () => {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { appendFileSync, readFileSync } from 'node:fs'
+import { appendFileSync, existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { DeviceKeyFile } from '../emulator.js'
 import { mqttDeviceSide, serialDeviceSide, type DeviceSide, type DeviceSideOptions } from '../device-links.js'
@@ -13,6 +14,10 @@ const USAGE = `ecandle-emulate: eCandle devices speaking the device link protoco
   --serial PATH        serial port (or pty) the hub listens on; all devices share it
   --mqtt URL           broker URL, e.g. mqtt://127.0.0.1:1883 (one client per device)
   --network NET        topic segment of the network (with --mqtt)
+  --credentials FILE   MQTT passwords: { "devices": { "<id>": "<password>" } } (\`ecandle mqtt-credentials\`);
+                       each device logs in with its id as username
+  --ca FILE            CA of the broker's TLS certificate (mqtts://)
+  --certs DIR          client certificates: DIR/<id>.crt and DIR/<id>.key per device (subject CN = id)
   --interval S         report period, seconds (default 60)
   --state FILE         flash: unacked reports and last counters survive restarts (default: memory only)
   --lat D --lon D      hub location for the sun (default Nairobi)
@@ -43,6 +48,9 @@ async function main (): Promise<void> {
       baud: { type: 'string' },
       mqtt: { type: 'string' },
       network: { type: 'string' },
+      credentials: { type: 'string' },
+      ca: { type: 'string' },
+      certs: { type: 'string' },
       interval: { type: 'string' },
       state: { type: 'string' },
       lat: { type: 'string' },
@@ -95,7 +103,17 @@ async function main (): Promise<void> {
     side = serialDeviceSide(a.serial, { ...o, baudRate: num(a.baud, 'baud', 115_200) })
   } else {
     if (a.network === undefined) { process.stderr.write('--mqtt needs --network\n'); process.exit(2) }
-    side = mqttDeviceSide(a.mqtt as string, a.network, o)
+    const certDir = a.certs
+    side = mqttDeviceSide(a.mqtt as string, a.network, {
+      ...o,
+      auth: {
+        passwords: a.credentials === undefined ? undefined : new Map(Object.entries((JSON.parse(readFileSync(a.credentials, 'utf8')) as { devices: Record<string, string> }).devices)),
+        ca: a.ca === undefined ? undefined : readFileSync(a.ca),
+        certs: certDir === undefined
+          ? undefined
+          : (id) => existsSync(join(certDir, `${id}.crt`)) ? { cert: readFileSync(join(certDir, `${id}.crt`)), key: readFileSync(join(certDir, `${id}.key`)) } : undefined
+      }
+    })
   }
   await side.start()
   const print = (): void => {
