@@ -7,7 +7,12 @@ import { spawnSync } from 'node:child_process'
 /** command on PATH → the Debian package that brings it, and what needs it. */
 const TOOLS = [
   { command: 'socat', debian: 'socat', for: 'the serial-link tests' },
-  { command: 'mosquitto', debian: 'mosquitto', for: 'the MQTT tests' }
+  { command: 'mosquitto', debian: 'mosquitto', for: 'the MQTT tests' },
+  { command: 'mosquitto_passwd', debian: 'mosquitto', for: 'the MQTT credential tests' },
+  { command: 'openssl', debian: 'openssl', for: 'the TLS tests (test certificates)' },
+  { command: 'prometheus', debian: 'prometheus', for: 'the Grafana dashboard test' },
+  { command: 'systemd-analyze', debian: 'systemd', for: 'the systemd unit test' }
+  // podman, runc and debootstrap: ../shared/tools/container-base.sh installs them for the container test.
 ]
 
 const onPath = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0
