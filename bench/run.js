@@ -1,7 +1,7 @@
 // `npm run bench`: ingest throughput vs raw Ed25519, bytes on disk per report, RSS of a hub with
-// 1,000 devices, and replication latency across 5 hub processes at two entry intervals.
+// 1,000 devices (default and lowpower profiles), the container image size, and replication latency across 5 hub processes at two entry intervals.
 // Prints a table, then (last line of stdout) one JSON object. Progress goes to stderr.
-// Knobs (environment): BENCH_ONLY=ingest,rss,replication,agreement,devices,audit  BENCH_MEASURE_S (60)  BENCH_WARMUP_S (12)
+// Knobs (environment): BENCH_ONLY=ingest,rss,replication,agreement,devices,audit,image  BENCH_MEASURE_S (60)  BENCH_WARMUP_S (12)
 // BENCH_RSS_S (60)  BENCH_SHORT_INTERVAL_MS (250)  BENCH_PERIODS (101: report periods per device in
 // the ingest set, 1,000 devices → ~101k reports). `node bench/run.js --quick`: a short smoke run.
 import { cpus, loadavg } from 'node:os'
@@ -11,7 +11,7 @@ import { cpuPressure, log, round } from './lib/util.js'
 
 const quick = process.argv.includes('--quick')
 const env = (k, d) => process.env[k] === undefined || process.env[k] === '' ? d : Number(process.env[k])
-const only = new Set((process.env.BENCH_ONLY ?? 'ingest,rss,replication,agreement,devices,audit').split(','))
+const only = new Set((process.env.BENCH_ONLY ?? 'ingest,rss,replication,agreement,devices,audit,image').split(','))
 const cfg = {
   periods: env('BENCH_PERIODS', quick ? 12 : 101),
   measureS: env('BENCH_MEASURE_S', quick ? 15 : 60),
@@ -61,9 +61,16 @@ if (only.has('ingest')) {
 if (only.has('rss')) {
   load.rss = loadavg()[0]
   pressure.rss = cpuPressure()
-  const m = await measureRss({ devices: 1000, seconds: cfg.rssS })
-  Object.assign(out, { rssMb: round(m.rssMb, 1), rssMaxSampledMb: round(m.maxSampledRssMb, 1), rssHwmMb: round(m.hwmMb, 1), rssAfterS: cfg.rssS, rssReportsStored: m.reportsStored, rssHubCpuPct: round(m.cpuPct, 1) })
-  row('RSS, 1 hub × 1,000 devices', `${fmt(out.rssMb, 1)} MB`, '≤ 150 MB', `VmRSS after ${cfg.rssS} s; max sampled ${fmt(out.rssMaxSampledMb, 1)}, VmHWM ${fmt(out.rssHwmMb, 1)}; hub CPU ${fmt(out.rssHubCpuPct, 0)}% of a core`)
+  // The same hub and devices in both resource profiles (daemon/src/profile.ts), one after the other.
+  const m = await measureRss({ devices: 1000, seconds: cfg.rssS, profile: 'default' })
+  const lp = await measureRss({ devices: 1000, seconds: cfg.rssS, profile: 'lowpower' })
+  Object.assign(out, {
+    rssMb: round(m.rssMb, 1), rssMaxSampledMb: round(m.maxSampledRssMb, 1), rssHwmMb: round(m.hwmMb, 1), rssAfterS: cfg.rssS, rssReportsStored: m.reportsStored, rssHubCpuPct: round(m.cpuPct, 1),
+    rssLowpowerMb: round(lp.rssMb, 1), rssLowpowerMaxSampledMb: round(lp.maxSampledRssMb, 1), rssLowpowerHwmMb: round(lp.hwmMb, 1), rssLowpowerReportsStored: lp.reportsStored, rssLowpowerHubCpuPct: round(lp.cpuPct, 1),
+    rssLowpowerVsDefault: round(lp.rssMb / m.rssMb, 3)
+  })
+  row('RSS, 1 hub × 1,000 devices', `${fmt(out.rssMb, 1)} MB`, '≤ 150 MB', `profile default; VmRSS after ${cfg.rssS} s; max sampled ${fmt(out.rssMaxSampledMb, 1)}, VmHWM ${fmt(out.rssHwmMb, 1)}; hub CPU ${fmt(out.rssHubCpuPct, 0)}% of a core; ${fmt(m.reportsStored)} reports stored`)
+  row('RSS, 1 hub × 1,000 devices, lowpower', `${fmt(out.rssLowpowerMb, 1)} MB`, '≤ 120 MB', `"profile": "lowpower"; ${fmt(out.rssLowpowerVsDefault, 2)}× default; max sampled ${fmt(out.rssLowpowerMaxSampledMb, 1)}, VmHWM ${fmt(out.rssLowpowerHwmMb, 1)}; hub CPU ${fmt(out.rssLowpowerHubCpuPct, 0)}% of a core; ${fmt(lp.reportsStored)} reports stored`)
 }
 
 if (only.has('replication')) {
@@ -76,6 +83,7 @@ if (only.has('replication')) {
     log(`replication ${entryIntervalMs} ms: p50 ${r.p50Ms} p99 ${r.p99Ms} (${r.completeReports}/${r.expectedReports} complete) in ${r.totalS.toFixed(0)} s`)
     row(`replication p50 / p99, entry ${entryIntervalMs} ms`, `${fmt(r.p50Ms)} / ${fmt(r.p99Ms)} ms`, 'p99 ≤ 1,000 ms',
       `${fmt(r.completeReports)}/${fmt(r.expectedReports)} reports on all 5 hubs; own hub p50/p99 ${fmt(r.originP50Ms)}/${fmt(r.originP99Ms)}; own→last hub p50/p99 ${fmt(r.spreadP50Ms)}/${fmt(r.spreadP99Ms)}; hub CPU ${r.hubCpuPct.map(x => fmt(x, 0)).join('/')}% of a core`)
+    row(`RSS of each of the 5 hubs, entry ${entryIntervalMs} ms`, `${r.hubRssMb.map(x => fmt(x, 0)).join(' / ')} MB`, '', `profile default; VmRSS at the end of the run; 200 devices each, the reports of all 1,000 stored on every hub`)
   }
   const d = rep.default
   const s = rep.short
@@ -119,6 +127,14 @@ if (only.has('audit')) {
   const { benchAudit, formatAudit } = await import('./audit.js')
   out.audit = await benchAudit({ reports: quick ? 10_000 : 100_000 })
   for (const r of formatAudit(out.audit)) row(...r)
+}
+
+if (only.has('image')) {
+  const { benchImage } = await import('./image.js')
+  out.image = await benchImage()
+  const i = out.image
+  if (i.skipped !== undefined) row('container image', 'n/a', '', i.skipped)
+  else row('container image size', `${fmt(i.sizeMb, 0)} MB`, '', `${i.image} on ${i.base} (${fmt(i.baseSizeMb, 0)} MB of it the base); app layers ${fmt(i.sizeMb - i.baseSizeMb, 0)} MB; podman build ${fmt(i.buildS, 0)} s with the layer cache`)
 }
 
 load.end = loadavg()[0]

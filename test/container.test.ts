@@ -5,7 +5,7 @@ import { chownSync, copyFileSync, existsSync, readFileSync, readdirSync, statSyn
 import { join } from 'node:path'
 import { Testnet, getJson, printTailsOnFailure, waitFor } from './lib/testnet.js'
 import { baseImage, buildImage, podman, type Built } from './lib/container.js'
-import type { HealthReport, HubStatus } from '@ecandle/daemon'
+import type { HealthReport, HubStatus } from '@ecandle/client'
 
 /** The image's hub user (docker/Dockerfile). */
 const UID = 10001

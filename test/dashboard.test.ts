@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort, requireTool } from './lib/links.js'
 import { Testnet, getJson, printTailsOnFailure, waitFor } from './lib/testnet.js'
-import { stopChild } from '@ecandle/hardware-bridge/testing'
+import { stopChild } from '@ecandle/emulator/testing'
 
 const DOCKER = fileURLToPath(new URL('../../docker/', import.meta.url))
 

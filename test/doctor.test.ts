@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { chmodSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { HealthReport } from '@ecandle/daemon'
+import type { HealthReport } from '@ecandle/client'
 import { Testnet, TestHub, getStatusCode, printTailsOnFailure, runCli, waitFor } from './lib/testnet.js'
 
 /**

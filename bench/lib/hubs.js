@@ -24,12 +24,12 @@ export class Testnet {
   }
 
   /** createNetwork + one daemon process per hub; resolves when every hub's API is up. */
-  static async start ({ hubs, devicesPerHub, reportIntervalS = 10, entryIntervalMs, logLevel = 'warn', nodeArgs = [] }) {
+  static async start ({ hubs, devicesPerHub, reportIntervalS = 10, entryIntervalMs, logLevel = 'warn', nodeArgs = [], daemonArgs = [] }) {
     const dir = await mkdtemp(join(tmpdir(), 'ecandle-bench-net-'))
     const created = await createNetwork({ dir, hubs, devicesPerHub, reportIntervalS, entryIntervalMs })
     const children = created.hubDirs.map(d => {
       const fd = openSync(join(d, 'hub.log'), 'a')
-      const child = spawn(process.execPath, [...nodeArgs, BIN, 'daemon', '--data-dir', d, '--log-level', logLevel], { stdio: ['ignore', fd, fd] })
+      const child = spawn(process.execPath, [...nodeArgs, BIN, 'daemon', '--data-dir', d, '--log-level', logLevel, ...daemonArgs], { stdio: ['ignore', fd, fd] })
       closeSync(fd)
       child.exited = new Promise(resolve => child.once('exit', resolve))
       return child

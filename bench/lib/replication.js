@@ -127,12 +127,12 @@ export async function measureReplication ({ hubs = 5, devicesPerHub = 200, repor
   }
 }
 
-/** RSS of one hub process with `devices` emulated devices, sampled every second for `seconds`. */
-export async function measureRss ({ devices = 1000, reportIntervalS = 10, entryIntervalMs = 5000, seconds = 60 }) {
+/** RSS of one hub process with `devices` emulated devices in resource `profile`, sampled every second for `seconds`. */
+export async function measureRss ({ devices = 1000, reportIntervalS = 10, entryIntervalMs = 5000, seconds = 60, profile = 'default' }) {
   const tStart = Date.now()
-  const net = await Testnet.start({ hubs: 1, devicesPerHub: devices, reportIntervalS, entryIntervalMs })
+  const net = await Testnet.start({ hubs: 1, devicesPerHub: devices, reportIntervalS, entryIntervalMs, daemonArgs: ['--profile', profile] })
   try {
-    log(`memory: 1 hub × ${devices} devices up in ${((Date.now() - tStart) / 1000).toFixed(1)} s; sampling RSS for ${seconds} s`)
+    log(`memory (${profile}): 1 hub × ${devices} devices up in ${((Date.now() - tStart) / 1000).toFixed(1)} s; sampling RSS for ${seconds} s`)
     const samples = []
     const t0 = Date.now()
     const cpu0 = net.cpuS(0)
@@ -143,7 +143,7 @@ export async function measureRss ({ devices = 1000, reportIntervalS = 10, entryI
     const last = net.rss(0)
     const cpuPct = 100 * (net.cpuS(0) - cpu0) / ((Date.now() - t0) / 1000)
     const st = await net.status(0).catch(() => undefined)
-    return { devices, seconds, rssMb: last.rssMb, maxSampledRssMb: Math.max(...samples), hwmMb: last.hwmMb, reportsStored: st?.reports ?? null, cpuPct, totalS: (Date.now() - tStart) / 1000 }
+    return { profile, devices, seconds, rssMb: last.rssMb, maxSampledRssMb: Math.max(...samples), hwmMb: last.hwmMb, reportsStored: st?.reports ?? null, cpuPct, totalS: (Date.now() - tStart) / 1000 }
   } finally {
     await net.stop()
   }

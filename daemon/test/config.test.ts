@@ -30,6 +30,27 @@ describe('config and keys', () => {
     await assert.rejects(loadConfig(dir), cliError('entryIntervalMs'))
   })
 
+  it('profile, clock offset and health settings: defaults, layering and bad values named', async () => {
+    await writeFile(join(dir, 'config.json'), JSON.stringify({ network: 'n.json' }))
+    const d = await loadConfig(dir, {}, {})
+    assert.equal(d.profile.name, 'default')
+    assert.equal(d.clockOffsetMs, 0)
+    assert.equal(d.health.deviceSilentS, 3600)
+    await writeFile(join(dir, 'config.json'), JSON.stringify({ network: 'n.json', profile: 'lowpower', clockOffsetMs: -5000, health: { deviceSilentS: 60 } }))
+    const c = await loadConfig(dir, {}, {})
+    assert.equal(c.profile.name, 'lowpower')
+    assert.ok(c.profile.connections.maxConnections < d.profile.connections.maxConnections && c.profile.leveldb.cacheSize < d.profile.leveldb.cacheSize)
+    assert.equal(c.clockOffsetMs, -5000)
+    assert.equal(c.health.deviceSilentS, 60)
+    assert.equal((await loadConfig(dir, { profile: 'default' }, { ECANDLE_PROFILE: 'lowpower' })).profile.name, 'default', 'a flag beats the environment')
+    assert.equal((await loadConfig(dir, {}, { ECANDLE_PROFILE: 'default' })).profile.name, 'default', 'the environment beats the file')
+    await assert.rejects(loadConfig(dir, { profile: 'turbo' }, {}), cliError('profile must be one of default, lowpower'))
+    await writeFile(join(dir, 'config.json'), JSON.stringify({ network: 'n.json', health: { silent: 5 } }))
+    await assert.rejects(loadConfig(dir, {}, {}), cliError('health must be'))
+    await writeFile(join(dir, 'config.json'), JSON.stringify({ network: 'n.json', clockOffsetMs: 1.5 }))
+    await assert.rejects(loadConfig(dir, {}, {}), cliError('clockOffsetMs'))
+  })
+
   it('writes hub keys with mode 0600 and refuses one readable by others', async () => {
     const path = join(dir, 'hub.key')
     const seed = await createHubKey(path)

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict'
 import type { Bridge, DeviceLinkStatus } from '@ecandle/hardware-bridge'
-import { CliError, CompositeBridge, createDeviceBridges, parseDevicesConfig } from '../src/index.js'
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { hashPassword } from '@ecandle/hardware-bridge'
+import { CliError, CompositeBridge, createDeviceBridges, parseDevicesConfig, readCredentialsFile } from '../src/index.js'
 import { devicesTable } from '../src/commands/devices.js'
 
 describe('devices config and links', () => {
@@ -35,6 +39,41 @@ describe('devices config and links', () => {
     fails({ mqtt: { embedded: { port: 70000 } } }, 'devices.mqtt.embedded.port')
     fails({ mqtt: { url: 'mqtt://a', topic: 'a/b' } }, 'devices.mqtt.topic')
     fails({ timeSyncS: 0 }, 'devices.timeSyncS')
+  })
+
+  it('MQTT security settings: paths resolved against the data dir, TLS-only fields need a TLS url, secrets never in the url', () => {
+    const rel = (p: string): string => p.startsWith('/') ? p : `/data/${p}`
+    assert.deepEqual(parseDevicesConfig({ mqtt: { url: 'mqtts://b:8883', username: 'hub', passwordFile: 'pw', caFile: '/etc/ca.crt', certFile: 'c.crt', keyFile: 'c.key' } }, rel)?.mqtt,
+      { url: 'mqtts://b:8883', username: 'hub', passwordFile: '/data/pw', caFile: '/etc/ca.crt', certFile: '/data/c.crt', keyFile: '/data/c.key' })
+    assert.deepEqual(parseDevicesConfig({ mqtt: { embedded: { credentialsFile: 'creds.json', tls: { certFile: 'b.crt', keyFile: 'b.key', caFile: 'ca.crt' } } } }, rel)?.mqtt,
+      { embedded: { host: '127.0.0.1', port: 8883, credentialsFile: '/data/creds.json', tls: { certFile: '/data/b.crt', keyFile: '/data/b.key', caFile: '/data/ca.crt' } } })
+    fails({ mqtt: { url: 'mqtt://b:1883', caFile: 'ca.crt' } }, 'use an mqtts:// url')
+    fails({ mqtt: { url: 'mqtt://hub:secret@b:1883' } }, 'must not hold credentials')
+    fails({ mqtt: { url: 'mqtts://b', passwordFile: 'pw' } }, 'passwordFile needs "username"')
+    fails({ mqtt: { url: 'mqtts://b', certFile: 'c.crt' } }, 'certFile and keyFile go together')
+    fails({ mqtt: { embedded: { tls: { certFile: 'b.crt' } } } }, 'devices.mqtt.embedded.tls.keyFile')
+    fails({ mqtt: { embedded: { tls: { certFile: 'b.crt', keyFile: 'b.key', ca: 'x' } } } }, 'unknown field "ca"')
+  })
+
+  it('reads MQTT secrets only from files of mode 0600', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ecandle-mqtt-secrets-'))
+    try {
+      const creds = join(dir, 'creds.json')
+      writeFileSync(creds, JSON.stringify({ devices: { d1: hashPassword('pw') } }), { mode: 0o644 })
+      chmodSync(creds, 0o644)
+      const c = parseDevicesConfig({ mqtt: { embedded: { port: 1, credentialsFile: creds } } })
+      await assert.rejects(createDeviceBridges(c, { networkId: 'abc', logger: {} }), (err: unknown) => err instanceof CliError && err.message.includes('must be 0600'))
+      chmodSync(creds, 0o600)
+      assert.equal((await readCredentialsFile(creds)).size, 1)
+      writeFileSync(creds, JSON.stringify({ devices: { d1: 'plain-password' } }))
+      await assert.rejects(readCredentialsFile(creds), (err: unknown) => err instanceof CliError && err.message.includes('devices.d1 must be a hash'))
+      const pw = join(dir, 'pw')
+      writeFileSync(pw, 'secret\n', { mode: 0o640 })
+      chmodSync(pw, 0o640)
+      await assert.rejects(createDeviceBridges(parseDevicesConfig({ mqtt: { url: 'mqtts://b', username: 'hub', passwordFile: pw } }), { networkId: 'abc', logger: {} }), (err: unknown) => err instanceof CliError && err.message.includes('must be 0600'))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('builds one bridge per link kind', async () => {
