@@ -39,7 +39,7 @@ describe('container image (podman): a hub in the container joins hubs outside it
     const t = net
     const base = baseImage()
     built = await buildImage(base, join(t.dir, 'podman-build.log'))
-    console.log(`      image ${built.image}: built in ${built.seconds.toFixed(0)} s (layer cache reused), ${(built.sizeBytes / 1e6).toFixed(0)} MB on base ${base}`)
+    console.log(`      image ${built.image}: built in ${built.seconds.toFixed(0)} s (podman layer cache), ${(built.sizeBytes / 1e6).toFixed(0)} MB on base ${base}`)
 
     // Production dependencies only, and a non-root user.
     podman(['run', '--rm', '--entrypoint', 'sh', built.image, '-c', 'test ! -e /app/node_modules/typescript && test ! -e /app/node_modules/mocha && test ! -e /app/node_modules/eslint'])

@@ -10,6 +10,7 @@ import { EmulateProc, freePort, requireTool, writeKeySubset } from './lib/links.
 import { makePki, type TestPki } from './lib/tls.js'
 import { Testnet, getStatusCode, printTailsOnFailure, runCli, waitFor, type TestHub } from './lib/testnet.js'
 import { stopChild } from '@ecandle/emulator/testing'
+import type { HealthReport } from '@ecandle/client'
 
 /**
  * Device link security against real brokers: the hub's embedded aedes broker (per-device
@@ -196,6 +197,8 @@ describe('device link security: credentials, TLS and ACL (embedded broker and mo
     await waitFor('the hub to be refused', async () => /Not authorized|Bad username/.test(link((await hub.status()).deviceLinks as never).lastConnectError ?? ''), { timeoutMs: 15_000 })
     assert.equal(link((await hub.status()).deviceLinks as never).connects, 0)
     assert.ok(logHas(hub, /cannot connect to the broker/))
+    const health = await hub.get<HealthReport>('/health') // amber: 200
+    assert.match(health.checks.find(c => c.check === 'devices')?.message ?? '', /device link cannot connect: mqtt: .*(Not authorized|Bad username)/)
     await hub.stop()
 
     // 2. Without TLS where TLS is required: the password is right but the hub speaks plain MQTT.

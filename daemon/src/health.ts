@@ -129,8 +129,12 @@ export function peersCheck (net: Network, peerId: string, conns: Array<{ peer: s
   return ok('peers', `connected to ${others.length === 1 ? 'the' : 'all'} ${hubsN(others.length)} (${howText}); ${byPeer.size} peer${byPeer.size === 1 ? '' : 's'} in all`)
 }
 
-export function devicesCheck (net: Network, peerId: string, rows: Array<{ device: string, lastReportAt?: number }>, o: { now: number, startedAt: number, silentS: number }): HealthCheck {
+export function devicesCheck (net: Network, peerId: string, rows: Array<{ device: string, lastReportAt?: number }>, o: { now: number, startedAt: number, silentS: number, linkErrors?: string[] }): HealthCheck {
   if (!net.hubs.has(peerId)) return ok('devices', 'a follower takes no devices')
+  // A broker that refuses the hub (credentials, TLS) silences every device behind it: say that first.
+  if ((o.linkErrors ?? []).length > 0) {
+    return warn('devices', `a device link cannot connect: ${(o.linkErrors ?? []).join('; ')}`, 'check devices.mqtt in config.json: url (mqtts:// when the broker wants TLS), username, passwordFile and caFile, and the broker\'s own log')
+  }
   const mine = [...net.devices].filter(([, d]) => d.info.hub === peerId).map(([id]) => id)
   if (mine.length === 0) return ok('devices', 'no devices registered to this hub')
   const last = new Map(rows.map(r => [r.device, r.lastReportAt]))
@@ -159,6 +163,15 @@ export function epochCheck (net: Network, lastDecided: number | undefined, nowMs
   return ok('epoch', `last decided epoch ${lastDecided}`)
 }
 
+/** `lastConnectError` of every device link that has one (the MQTT link while a broker refuses the hub). */
+function linkErrors (hub: Hub): string[] {
+  const stats = (hub.bridge as { stats?: () => Record<string, unknown> } | undefined)?.stats?.() ?? {}
+  return Object.entries(stats).flatMap(([link, st]) => {
+    const e = (st as { lastConnectError?: unknown } | undefined)?.lastConnectError
+    return typeof e === 'string' ? [`${link}: ${e}`] : []
+  })
+}
+
 /** Every check of a running hub (GET /health). */
 export async function hubHealth (hub: Hub): Promise<HealthReport> {
   const c = hub.config
@@ -172,7 +185,7 @@ export async function hubHealth (hub: Hub): Promise<HealthReport> {
     roleCheck(hub.net, hub.peerId),
     peersCheck(hub.net, hub.peerId, conns),
     clockCheck(hub.net, hub.peerId, hub.clockSkew.estimate()),
-    devicesCheck(hub.net, hub.peerId, hub.bridge?.devices() ?? [], { now, startedAt: hub.startedAt + c.clockOffsetMs, silentS: c.health.deviceSilentS }),
+    devicesCheck(hub.net, hub.peerId, hub.bridge?.devices() ?? [], { now, startedAt: hub.startedAt + c.clockOffsetMs, silentS: c.health.deviceSilentS, linkErrors: linkErrors(hub) }),
     await diskCheck(c.dataDir),
     epochCheck(hub.net, hub.agreement.lastDecided?.epoch, now)
   ]
