@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Store, StoreError } from '@ecandle/store'
+import { SCHEMA_VERSION, Store, StoreError } from '@ecandle/store'
+import { agreementMigrations } from '../db/index.js'
 import { loadConfig } from '../config.js'
 import { CliError } from '../errors.js'
 import { diskCheck, keyCheck, networkCheck, roleCheck, worst, type HealthCheck, type HealthReport } from '../health.js'
@@ -55,10 +56,19 @@ export async function doctorReport (dataDir: string): Promise<HealthReport> {
       checks.push({ check: 'database', level: 'amber', message: `no database at ${config.dbPath} yet`, fix: 'the hub creates it at its first start' })
     } else {
       try {
-        const store = await Store.open(config.dbPath, net.id, { createIfMissing: false })
+        // The daemon's migrations, each stopped before it writes: the doctor only looks.
+        const dryRun = agreementMigrations(net).map(m => ({ ...m, run: async () => { throw new PendingMigration() } }))
+        const store = await Store.open(config.dbPath, net.id, { createIfMissing: false, migrations: dryRun })
         checks.push({ check: 'database', level: 'green', message: `LevelDB at ${config.dbPath}: schema matches this build, ${store.reportCount} reports, network ${net.id}` })
         await store.close()
       } catch (err) {
+        const pending = /migration from schema (\d+) \((.*)\) failed: pending/.exec(String((err as Error).message))
+        if (err instanceof StoreError && pending !== null) {
+          checks.push({ check: 'database', level: 'amber', message: `LevelDB at ${config.dbPath} has schema ${pending[1]}: the hub migrates it to schema ${SCHEMA_VERSION} (${pending[2]}) at its next start`, fix: 'back up the data dir, then start the hub' })
+          if (peerId !== undefined) checks.push(roleCheck(net, peerId))
+          checks.push(await diskCheck(config.dataDir))
+          return { status: worst(checks), peerId, network: net.id, checks }
+        }
         const msg = err instanceof StoreError ? err.message : String((err as Error).message ?? err)
         checks.push({ check: 'database', level: 'red', message: msg, fix: err instanceof StoreError && err.code === 'network' ? 'this data dir belongs to another network: use its own network file, or a new data dir' : 'see the message; restore the data dir from a backup if it is damaged' })
       }
@@ -67,6 +77,11 @@ export async function doctorReport (dataDir: string): Promise<HealthReport> {
   }
   checks.push(await diskCheck(config.dataDir))
   return { status: worst(checks), peerId, network: net?.id, checks }
+}
+
+/** Thrown by the doctor's dry-run migrations; the store reports it as "migration from schema N (name) failed: pending". */
+class PendingMigration extends Error {
+  constructor () { super('pending') }
 }
 
 /** GET /health of the hub whose api.json is in the data dir. */
