@@ -102,12 +102,12 @@ export async function startEmbeddedBroker (opts: { host?: string, port?: number,
   const tlsServer = tls === undefined
     ? undefined
     : createTlsServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: tls.ca !== undefined, rejectUnauthorized: false }, (t: TLSSocket) => {
-      t.on('error', () => {})
-      // A certificate that does not chain to our CA is no identity (the device may still log in by password).
-      const cn = t.authorized ? t.getPeerCertificate()?.subject?.CN : undefined
-      if (typeof cn === 'string' && cn !== '') certIds.set(t, cn)
-      broker.handle(t)
-    })
+        t.on('error', () => {})
+        // A certificate that does not chain to our CA is no identity (the device may still log in by password).
+        const cn = t.authorized ? t.getPeerCertificate()?.subject?.CN : undefined
+        if (typeof cn === 'string' && cn !== '') certIds.set(t, cn)
+        broker.handle(t)
+      })
   tlsServer?.on('tlsClientError', (err, t) => {
     stats.refusedConnects++
     const remote = t as unknown as { remoteAddress?: string, remotePort?: number }
