@@ -396,6 +396,8 @@ describe('local HTTP API: 3 hub processes', function () {
     const ex = await check('/tally/{epoch}', `/tally/${r.epoch}?explain=${device.id}`)
     assert.ok(ex.reports.length > 0, 'an explanation with reports')
     await check('/evidence', '/evidence')
+    const health = await check('/health', '/health') // a healthy testnet: nothing red, so 200
+    assert.ok(health.checks.length > 0)
     // Error bodies fit their documented schemas too.
     await check('/epochs/{epoch}', `/epochs/${r.epoch + 1_000_000}`, 404)
     await check('/logs/{hub}', `/logs/${hub2}?limit=0`, 400)
