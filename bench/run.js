@@ -1,7 +1,7 @@
 // `npm run bench`: ingest throughput vs raw Ed25519, bytes on disk per report, RSS of a hub with
 // 1,000 devices (default and lowpower profiles), the container image size, and replication latency across 5 hub processes at two entry intervals.
 // Prints a table, then (last line of stdout) one JSON object. Progress goes to stderr.
-// Knobs (environment): BENCH_ONLY=ingest,rss,replication,agreement,devices,audit,image  BENCH_MEASURE_S (60)  BENCH_WARMUP_S (12)
+// Knobs (environment): BENCH_ONLY=ingest,rss,replication,agreement,devices,audit,image,governance  BENCH_MEASURE_S (60)  BENCH_WARMUP_S (12)
 // BENCH_RSS_S (60)  BENCH_SHORT_INTERVAL_MS (250)  BENCH_PERIODS (101: report periods per device in
 // the ingest set, 1,000 devices → ~101k reports). `node bench/run.js --quick`: a short smoke run.
 import { cpus, loadavg } from 'node:os'
@@ -11,7 +11,7 @@ import { cpuPressure, log, round } from './lib/util.js'
 
 const quick = process.argv.includes('--quick')
 const env = (k, d) => process.env[k] === undefined || process.env[k] === '' ? d : Number(process.env[k])
-const only = new Set((process.env.BENCH_ONLY ?? 'ingest,rss,replication,agreement,devices,audit,image').split(','))
+const only = new Set((process.env.BENCH_ONLY ?? 'ingest,rss,replication,agreement,devices,audit,image,governance').split(','))
 const cfg = {
   periods: env('BENCH_PERIODS', quick ? 12 : 101),
   measureS: env('BENCH_MEASURE_S', quick ? 15 : 60),
@@ -135,6 +135,12 @@ if (only.has('image')) {
   const i = out.image
   if (i.skipped !== undefined) row('container image', 'n/a', '', i.skipped)
   else row('container image size', `${fmt(i.sizeMb, 0)} MB`, '', `${i.image} on ${i.base} (${fmt(i.baseSizeMb, 0)} MB of it the base); app layers ${fmt(i.sizeMb - i.baseSizeMb, 0)} MB; podman build ${fmt(i.buildS, 0)} s with the layer cache`)
+}
+
+if (only.has('governance')) {
+  const { benchGovernance, formatGovernance } = await import('./governance.js')
+  out.governance = await benchGovernance(quick ? { registry: 2000, ops: 100 } : {})
+  for (const r of formatGovernance(out.governance)) row(...r)
 }
 
 load.end = loadavg()[0]

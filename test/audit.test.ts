@@ -232,7 +232,7 @@ describe('ecandle audit: a light peer against 4 hub processes', function () {
 
 /** A value as certificates encode it (for re-encoding a tampered certificate). */
 function valueJson (v: EpochValue): unknown {
-  return decodeCanonical(encode({ epoch: v.epoch, prev: v.prev, cut: v.cut.map(c => ({ hub: c.hub, seq: c.seq, id: c.id })), root: v.root }), 'value')
+  return decodeCanonical(encode({ epoch: v.epoch, prev: v.prev, cut: v.cut.map(c => ({ hub: c.hub, seq: c.seq, id: c.id })), root: v.root, gov: v.gov, state: v.state, next: v.next }), 'value')
 }
 
 function swapLastByte (b: Uint8Array): Uint8Array {

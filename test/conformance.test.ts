@@ -98,9 +98,13 @@ function checkCertificate (bytes: Uint8Array, netId: string, validators: string[
   const c = canonical(bytes, 'certificate')
   keysExactly(c, ['value', 'round', 'sigs'], 'certificate')
   const v = c.value
-  keysExactly(v, ['epoch', 'prev', 'cut', 'root'], 'value')
+  keysExactly(v, ['epoch', 'prev', 'cut', 'root', 'gov', 'state', 'next'], 'value')
   assert.ok(v.prev === null || /^[0-9a-f]{64}$/.test(v.prev), 'value.prev: hex text or null')
   assert.match(v.root, /^[0-9a-f]{64}$/, 'value.root: 64 hex characters of text')
+  // Governance (docs/governance.md §6): resolution ids ascending, the state hashes as hex text.
+  assert.ok(Array.isArray(v.gov) && v.gov.every((g: unknown, i: number) => typeof g === 'string' && /^[0-9a-f]{64}$/.test(g) && (i === 0 || g > v.gov[i - 1])), 'value.gov: ascending hex ids')
+  assert.match(v.state, /^[0-9a-f]{64}$/, 'value.state: 64 hex characters of text')
+  assert.match(v.next, /^[0-9a-f]{64}$/, 'value.next: 64 hex characters of text')
   assert.equal(v.cut.length, validators.length, 'value.cut: one item per validator')
   v.cut.forEach((x: any, i: number) => {
     keysExactly(x, ['hub', 'seq', 'id'], `cut[${i}]`)
@@ -268,7 +272,8 @@ describe('conformance: hubs against packages/protocol/vectors alone', function (
     })
 
     it('topics: the hub subscribes to the four topic names; its gossip is unsigned and carries valid entries', async () => {
-      await waitFor('the hub subscribed to every topic', () => Object.keys(V.names.templates.topics)
+      // The governance topic is joined by hubs once they run governance (docs/governance.md §11).
+      await waitFor('the hub subscribed to every topic', () => Object.keys(V.names.templates.topics).filter(name => name !== 'governance')
         .every(name => node.services.pubsub.getSubscribers(topic(name)).some(p => p.equals(hubPeer))), { timeoutMs: 15_000 })
       // Our node is StrictNoSign: a signed message would have been dropped, so receiving one proves the policy.
       const data = await waitFor('an entry on the entries topic', () => gossiped.get(topic('entries'))?.[0], { timeoutMs: 15_000 })

@@ -10,7 +10,7 @@ import { AgreementDb, agreementMigrations, decodeEpochRecord, encodeEpochRecord,
 describe('agreement repositories (DAG-CBOR, schema 2) and the schema 1 migration', () => {
   const f = fixture()
   const e1 = entry(f, 0, 1, undefined, [1, 2])
-  const value: EpochValue = { epoch: 4, prev: 'ab'.repeat(32), cut: [{ hub: f.hubIds[0], seq: 1, id: e1.id }, { hub: f.hubIds[1], seq: 0, id: null }], root: 'cd'.repeat(32) }
+  const value: EpochValue = { epoch: 4, prev: 'ab'.repeat(32), cut: [{ hub: f.hubIds[0], seq: 1, id: e1.id }, { hub: f.hubIds[1], seq: 0, id: null }], root: 'cd'.repeat(32), gov: ['ef'.repeat(32)], state: '01'.repeat(32), next: '02'.repeat(32) }
   const huge = 2n ** 80n + 7n // past 64 bits: CBOR integers could not hold it
   const record: EpochRecord = {
     epoch: 4,

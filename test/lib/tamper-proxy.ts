@@ -27,7 +27,7 @@ export class TamperProxy {
     const conn = await node.dial(multiaddr(upstreamAddr), { signal: AbortSignal.timeout(10_000) })
     const proxy = new TamperProxy(node, conn.remotePeer)
     for (const p of Object.values(wireProtocols)) {
-      const name: ProxiedProtocol = p.id
+      const name = p.id as ProxiedProtocol
       const protocol = p.name(net.id)
       // Raw frames both ways (a tampered frame need not decode); the limits are the protocol's own.
       await serve(node, protocol, async function * (req) {

@@ -1,5 +1,5 @@
 import { tallyDevices, tallyParams, segmentRows } from '@ecandle/tally'
-import { decodeEntry, decodeReport, valueIdOf, type CID, type CutItem, type EpochValue, type Network } from '@ecandle/protocol'
+import { decodeEntry, decodeReport, noGovernance, valueIdOf, type CID, type CutItem, type EpochValue, type Network } from '@ecandle/protocol'
 import { genesisState, tally, type SegmentReport, type TallyResult, type TallyState } from '@ecandle/tally'
 
 /**
@@ -77,7 +77,7 @@ export async function buildValue (net: Network, log: LogReader, basis: Basis | u
     }
     cut.push({ hub, seq, id: seq === 0 ? null : id })
   }
-  const partial: EpochValue = { epoch, prev: basis?.valueId ?? null, cut, root: '' }
+  const partial: EpochValue = { epoch, prev: basis?.valueId ?? null, cut, root: '', ...noGovernance(net) }
   const result = await tallyOf(net, log, basis, partial)
   const value = { ...partial, root: result.root }
   return { id: valueIdOf(value), value, tally: result }
@@ -103,6 +103,9 @@ export function holdsCut (log: LogReader, cut: readonly CutItem[]): boolean {
  */
 export async function checkValue (net: Network, log: LogReader, basis: Basis | undefined, v: EpochValue): Promise<TallyResult> {
   checkExtends(v, basis)
+  // Hubs do not run governance yet (docs/governance.md §11): a value that decides some is not one we can check.
+  const none = noGovernance(net)
+  if (v.gov.length > 0 || v.state !== none.state || v.next !== none.next) throw new InvalidValue('decides governance, which this hub does not run yet')
   if (!holdsCut(log, v.cut)) throw new InvalidValue('entries of the cut are not held')
   for (const c of v.cut) {
     if (c.seq === 0) continue

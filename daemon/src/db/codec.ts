@@ -17,7 +17,7 @@ export function readAmount (v: unknown, what: string): bigint {
 
 /** An EpochValue as a DAG-CBOR map (the same fields as its signed form). */
 export function valueFields (v: EpochValue): Record<string, unknown> {
-  return { epoch: v.epoch, prev: v.prev, cut: v.cut.map(c => ({ hub: c.hub, seq: c.seq, id: c.id })), root: v.root }
+  return { epoch: v.epoch, prev: v.prev, cut: v.cut.map(c => ({ hub: c.hub, seq: c.seq, id: c.id })), root: v.root, gov: v.gov, state: v.state, next: v.next }
 }
 
 export function readValue (x: unknown, net: Network): EpochValue {

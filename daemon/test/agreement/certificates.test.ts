@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { VoteMsg } from '@ecandle/consensus'
-import { encodeCertificate, signConsensus, ValidationError, valueIdOf, verifyCertificate, type EpochValue, type VerifiedCertificate } from '@ecandle/protocol'
+import { encodeCertificate, noGovernance, signConsensus, ValidationError, valueIdOf, verifyCertificate, type EpochValue, type VerifiedCertificate } from '@ecandle/protocol'
 import { fixture } from '@ecandle/protocol/testing'
 import { Store } from '@ecandle/store'
 import { CertificateService, type CertificatePeers } from '../../src/agreement/certificates.js'
@@ -22,7 +22,7 @@ describe('agreement: CertificateService (assemble, verify once, canonical copy, 
   })
   after(async () => { await store.close(); await rm(dir, { recursive: true, force: true }) })
 
-  const value = (epoch: number, root = 'ab'): EpochValue => ({ epoch, prev: null, cut: f.hubIds.map(hub => ({ hub, seq: 0, id: null })), root: root.repeat(32) })
+  const value = (epoch: number, root = 'ab'): EpochValue => ({ epoch, prev: null, cut: f.hubIds.map(hub => ({ hub, seq: 0, id: null })), root: root.repeat(32), ...noGovernance(f.net) })
   const precommit = (i: number, v: EpochValue, round: number, signed = true): VoteMsg => {
     const m: VoteMsg = { type: 'precommit', epoch: v.epoch, round, from: f.hubIds[i], valueId: valueIdOf(v) }
     return signed ? { ...m, signature: signConsensus(f.net, f.hubs[i], m) } : m

@@ -7,7 +7,7 @@ import { FakeClock, realPause } from './fakes.js'
 
 const validators = ['v0', 'v1', 'v2', 'v3']
 const timeouts = { proposeMs: 3000, prevoteMs: 1000, precommitMs: 1000, deltaMs: 1000 }
-const value = (n: number): { id: string, value: EpochValue } => ({ id: String(n).repeat(64).slice(0, 64), value: { epoch: 7, prev: null, cut: [], root: String(n).repeat(64).slice(0, 64) } })
+const value = (n: number): { id: string, value: EpochValue } => ({ id: String(n).repeat(64).slice(0, 64), value: { epoch: 7, prev: null, cut: [], root: String(n).repeat(64).slice(0, 64), gov: [], state: '00'.repeat(32), next: '00'.repeat(32) } })
 
 /** Four instances whose messages travel through `deliver` (a fake network): "signatures" are the messages as JSON. */
 function network (o: { silent?: string[], drop?: (from: string, to: string) => boolean } = {}) {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { valueIdOf, type VerifiedEntry } from '@ecandle/protocol'
+import { noGovernance, valueIdOf, type VerifiedEntry } from '@ecandle/protocol'
 import { entry, fixture } from '@ecandle/protocol/testing'
 import { buildValue, checkExtends, checkValue, holdsCut, InvalidValue, tallyOf } from '../../src/agreement/value.js'
 import { MemoryLogs } from './fakes.js'
@@ -64,6 +64,6 @@ describe('agreement: building and checking a value over a log reader', () => {
     const l = new MemoryLogs().add(...a.slice(0, 5))
     assert.equal(holdsCut(l, [{ hub: f.hubIds[0], seq: 5, id: a[4].id }, { hub: f.hubIds[1], seq: 0, id: null }]), true)
     assert.equal(holdsCut(l, [{ hub: f.hubIds[0], seq: 6, id: a[5].id }, { hub: f.hubIds[1], seq: 0, id: null }]), false)
-    await assert.rejects(tallyOf(f.net, l, undefined, { epoch: 1, prev: null, cut: [{ hub: f.hubIds[0], seq: 6, id: a[5].id }, { hub: f.hubIds[1], seq: 0, id: null }], root: '' }), /is not held/)
+    await assert.rejects(tallyOf(f.net, l, undefined, { epoch: 1, prev: null, cut: [{ hub: f.hubIds[0], seq: 6, id: a[5].id }, { hub: f.hubIds[1], seq: 0, id: null }], root: '', ...noGovernance(f.net) }), /is not held/)
   })
 })

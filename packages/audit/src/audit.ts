@@ -1,9 +1,9 @@
 import {
-  CID, ProtocolError, ValidationError, verifyCertificate, verifyEntry, type Network, type VerifiedCertificate, type VerifiedEntry
+  admissionLookup, carriedTally, checkContinuationLink, CID, followValue, genesisState as genesisNetworkState, ProtocolError, tallyDevicesAt, tallyParamsAt,
+  ValidationError, validatorsAt, verifyCertificate, verifyContinuation, verifyEntry, type EpochState, type Network, type VerifiedCertificate, type VerifiedEntry
 } from '@ecandle/protocol'
 import {
-  diffLeaves, genesisState, restoreFromLeaves, segmentRows, tally, tallyDevices, tallyLeaves, tallyParams, verifyAccountProof,
-  type SegmentReport, type TallyResult, type TallyState
+  builderWeights, diffLeaves, restoreFromLeaves, segmentRows, tally, tallyLeaves, verifyAccountProof, type SegmentReport, type TallyResult, type TallyState
 } from '@ecandle/tally'
 import type { AuditSource } from './source.js'
 import type { Finding, Progress } from './findings.js'
@@ -11,6 +11,11 @@ import type { Finding, Progress } from './findings.js'
 export interface CertificateAudit {
   /** Certificates that passed, in epoch order (the chain from epoch 0, unbroken). */
   verified: VerifiedCertificate[]
+  /**
+   * The network state in force during each epoch, derived from genesis and the certified governance:
+   * `states[e]` for every verified epoch e, and one more (the state after the last).
+   */
+  states: EpochState[]
   findings: Finding[]
 }
 
@@ -43,24 +48,37 @@ const short = (s: string): string => s.length > 16 ? `${s.slice(0, 12)}…` : s
  * against a certificate and the signatures inside it.
  */
 export class Auditor {
+  private states: EpochState[] = []
+
   constructor (private readonly net: Network, private readonly peer: AuditSource, private readonly progress: Progress = () => {}) {}
 
   /**
-   * Follows certificates from epoch 0: each must verify (quorum of distinct validators, good
-   * signatures), be for the next epoch, name the previous decision's value id, and cut no log
-   * shorter than the cut before. Stops at the first one that fails (later ones cannot be linked).
+   * Follows certificates from epoch 0: each must verify against the validators of its epoch (quorum of
+   * distinct validators, good signatures), be for the next epoch, name the previous decision's value id,
+   * cut no log shorter than the cut before, and carry governance that follows from the state it names
+   * (its resolutions, fetched from the peer, pass every rule and lead to the `next` it names). The
+   * validator set and registry of each epoch come from genesis and the decided resolutions alone.
+   * Stops at the first one that fails (later ones cannot be linked).
    */
   async certificates (): Promise<CertificateAudit> {
     const verified: VerifiedCertificate[] = []
+    const states: EpochState[] = [genesisNetworkState(this.net)]
     const findings: Finding[] = []
     const peer = this.peer.peerId
     for await (const bytes of this.peer.certificates(0)) {
       const expected = verified.length
+      const s = states[expected]
       let cert: VerifiedCertificate
+      let asked: number | undefined
       try {
-        cert = verifyCertificate(this.net, bytes)
+        cert = verifyCertificate(this.net, bytes, (e) => { asked = e; return validatorsAt(s, e) })
       } catch (err) {
         if (!(err instanceof ProtocolError)) throw err
+        // A certificate of an epoch whose validators we do not know is one served out of turn.
+        if (err.code === 'unknown-validator-set' && asked !== undefined) {
+          findings.push({ kind: 'chain', epoch: asked, code: 'epoch-order', message: `certificate of epoch ${asked} served where epoch ${expected} was due` })
+          break
+        }
         findings.push({ kind: 'certificate', epoch: expected, code: err.code, message: `certificate #${expected + 1} served by ${peer} (epoch ${expected} expected): ${err.message}` })
         break
       }
@@ -77,16 +95,28 @@ export class Auditor {
         findings.push({ kind: 'chain', epoch: e, code: 'prev-mismatch', message: `certificate of epoch ${e}: prev is ${String(cert.value.prev)}, but epoch ${e - 1} decided ${String(wantPrev)}` })
         break
       }
-      // Logs only grow: a cut may not take back entries an earlier epoch already counted.
-      const back = prev?.value.cut.find((c, i) => cert.value.cut[i].seq < c.seq)
+      // Logs only grow: a cut may not take back entries an earlier epoch already counted (hubs matched by id: the set may change).
+      const now = new Map(cert.value.cut.map(c => [c.hub, c.seq]))
+      const back = prev?.value.cut.find(c => (now.get(c.hub) ?? c.seq) < c.seq)
       if (back !== undefined) {
         findings.push({ kind: 'chain', epoch: e, hub: back.hub, code: 'cut-backwards', message: `certificate of epoch ${e}: cut of hub ${back.hub} goes back from #${back.seq}` })
         break
       }
+      let next: EpochState
+      try {
+        const resolutions = cert.value.gov.length === 0 ? [] : await this.peer.resolutions(e)
+        next = followValue(s, cert.value, resolutions).next
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err
+        findings.push({ kind: 'governance', epoch: e, code: err.code, message: `epoch ${e}: the governance of the certified value (resolutions served by ${peer}): ${err.message}` })
+        break
+      }
       verified.push(cert)
+      states.push(next)
       this.progress('certificates', verified.length, verified.length)
     }
-    return { verified, findings }
+    this.states = states
+    return { verified, states, findings }
   }
 
   /**
@@ -96,7 +126,8 @@ export class Auditor {
   async account (account: string, certs: readonly VerifiedCertificate[]): Promise<AccountAudit> {
     const epochs: AccountEpoch[] = []
     const findings: Finding[] = []
-    let cumulative = 0n
+    // A continued network starts from the totals it carried over (docs/governance.md §8).
+    let cumulative = carriedTally(this.net).cumulative.get(account) ?? 0n
     for (const cert of certs) {
       const e = cert.value.epoch
       const root = cert.value.root
@@ -133,12 +164,16 @@ export class Auditor {
   /**
    * Re-derives epoch `cert`'s tally from nothing but signed data: the state carried in (the previous
    * epoch's leaves, checked against its certified root), every entry of every hub between the two
-   * cuts (hub signature, report signatures, hash chain, cut ids), then the tally itself.
+   * cuts (hub signature, report signatures, hash chain, cut ids), then the tally itself with the
+   * registry and parameters in force during the epoch (from `certificates()`), and the builders'
+   * weights behind any parameter change the epoch decided.
    */
   async epochFull (cert: VerifiedCertificate, prevCert: VerifiedCertificate | undefined): Promise<EpochAudit> {
     const e = cert.value.epoch
     const out: EpochAudit = { epoch: e, root: cert.value.root, entries: 0, reports: 0, counted: 0, recomputedRoot: null, findings: [] }
-    let prev: TallyState = { ...genesisState(), epoch: e - 1 }
+    const state = this.states[e] ?? (e === 0 ? genesisNetworkState(this.net) : undefined)
+    if (state === undefined) throw new Error(`epoch ${e}: run certificates() first (the registry in force comes from the certified chain)`)
+    let prev: TallyState = carriedTally(this.net)
     if (e > 0) {
       if (prevCert === undefined || prevCert.value.epoch !== e - 1) throw new Error(`epoch ${e}: the certificate of epoch ${e - 1} is needed`)
       const leaves = await this.peer.leaves(e - 1)
@@ -149,14 +184,26 @@ export class Auditor {
         return out
       }
     }
+    if (cert.value.gov.length > 0) {
+      // The builders' voice: weights are the cumulative totals after the epoch before, now known.
+      try {
+        followValue(state, cert.value, await this.peer.resolutions(e), { weights: builderWeights(prev) })
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err
+        out.findings.push({ kind: 'governance', epoch: e, code: err.code, message: `epoch ${e}: ${err.message}` })
+      }
+    }
+    // Entries are admitted as hubs admit them, knowing everything decided up to this epoch.
+    const lookup = admissionLookup(this.states[e + 1] ?? state)
+    const prevCut = new Map((prevCert?.value.cut ?? []).map(c => [c.hub, c]))
+    const fromOf = (hub: string): { hub: string, seq: number, id: CID | null } => prevCut.get(hub) ?? { hub, seq: 0, id: null }
     const segment: SegmentReport[] = []
-    const total = cert.value.cut.reduce((n, c, i) => n + c.seq - (prevCert?.value.cut[i].seq ?? 0), 0)
-    for (let i = 0; i < cert.value.cut.length; i++) {
-      const from = prevCert?.value.cut[i] ?? { hub: cert.value.cut[i].hub, seq: 0, id: null }
-      const ok = await this.segmentOf(e, from, cert.value.cut[i], segment, out, total)
+    const total = cert.value.cut.reduce((n, c) => n + c.seq - fromOf(c.hub).seq, 0)
+    for (const to of cert.value.cut) {
+      const ok = await this.segmentOf(e, fromOf(to.hub), to, segment, out, total, lookup)
       if (!ok) return out
     }
-    const result = tally({ epoch: e, params: tallyParams(this.net), devices: tallyDevices(this.net), segment, prev, equivocated: new Set() })
+    const result = tally({ epoch: e, params: tallyParamsAt(state), devices: tallyDevicesAt(this.net, state), segment, prev, equivocated: new Set() })
     out.recomputedRoot = result.root
     out.totals = result.totals
     out.counted = result.statuses.filter(s => s.status === 'counted').length
@@ -179,8 +226,55 @@ export class Auditor {
     return out
   }
 
+  /**
+   * Checks, on the network this auditor follows, that network `next` continues it faithfully
+   * (docs/governance.md §8): `next`'s file proves itself (endorsements, validators, state hash), it names
+   * the certificate of its epoch in `certs` (this network's verified chain), and the dust and every
+   * account's total it carries are what that epoch's certified leaves say. An account's history then
+   * spans both networks: its cumulative total at the old epoch is where the new network starts.
+   */
+  async continuation (next: Network, certs: readonly VerifiedCertificate[]): Promise<Finding[]> {
+    const findings: Finding[] = []
+    const c = next.def.continues
+    const fail = (epoch: number, err: unknown): Finding[] => {
+      if (!(err instanceof ValidationError)) throw err
+      findings.push({ kind: 'continuation', epoch, code: err.code, message: `network ${next.id} continuing ${this.net.id}: ${err.message}` })
+      return findings
+    }
+    if (c === undefined || c.network !== this.net.id) {
+      findings.push({ kind: 'continuation', epoch: -1, code: 'not-continued', message: `network ${next.id} does not continue network ${this.net.id}` })
+      return findings
+    }
+    try {
+      verifyContinuation(next)
+    } catch (err) { return fail(c.epoch, err) }
+    const cert = certs.find(x => x.value.epoch === c.epoch)
+    if (cert === undefined) {
+      findings.push({ kind: 'continuation', epoch: c.epoch, code: 'carried-epoch', message: `epoch ${c.epoch}, which network ${next.id} continues from, is not certified by ${this.peer.peerId}` })
+      return findings
+    }
+    try {
+      checkContinuationLink(next, cert)
+    } catch (err) { return fail(c.epoch, err) }
+    let carried: TallyState
+    try {
+      carried = restoreFromLeaves(c.epoch, await this.peer.leaves(c.epoch), cert.value.root).state
+    } catch (err: any) {
+      findings.push({ kind: 'leaves', epoch: c.epoch, code: 'leaves-invalid', message: `epoch ${c.epoch} leaves served by ${this.peer.peerId}: ${String(err?.message ?? err)}` })
+      return findings
+    }
+    const claimed = carriedTally(next)
+    if (claimed.dust !== carried.dust) findings.push({ kind: 'continuation', epoch: c.epoch, code: 'carried-tally', message: `network ${next.id} carries dust ${claimed.dust}; epoch ${c.epoch} left ${carried.dust}` })
+    for (const account of new Set([...claimed.cumulative.keys(), ...carried.cumulative.keys()])) {
+      const a = claimed.cumulative.get(account) ?? 0n
+      const b = carried.cumulative.get(account) ?? 0n
+      if (a !== b) findings.push({ kind: 'continuation', epoch: c.epoch, account, code: 'carried-tally', message: `network ${next.id} carries ${a} for account ${account}; epoch ${c.epoch} certified ${b}` })
+    }
+    return findings
+  }
+
   /** Fetches and checks one hub's entries from cut `from` to cut `to`; false when the chain is broken. */
-  private async segmentOf (e: number, from: { hub: string, seq: number, id: CID | null }, to: { hub: string, seq: number, id: CID | null }, segment: SegmentReport[], out: EpochAudit, total: number): Promise<boolean> {
+  private async segmentOf (e: number, from: { hub: string, seq: number, id: CID | null }, to: { hub: string, seq: number, id: CID | null }, segment: SegmentReport[], out: EpochAudit, total: number, lookup: ReturnType<typeof admissionLookup>): Promise<boolean> {
     const hub = to.hub
     if (to.seq === from.seq) return true
     const fail = (seq: number, code: string, message: string): false => {
@@ -194,7 +288,7 @@ export class Auditor {
     for await (const bytes of this.peer.entries(hub, expect, to.seq)) {
       let v: VerifiedEntry
       try {
-        v = verifyEntry(this.net, bytes, now)
+        v = verifyEntry(this.net, bytes, now, lookup)
       } catch (err) {
         if (!(err instanceof ValidationError)) throw err
         return fail(expect, err.code, err.message)

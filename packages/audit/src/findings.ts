@@ -7,6 +7,8 @@ export type FindingKind =
   | 'cut' // a log that does not end where the certificate's cut says
   | 'leaves' // a leaf set that does not hash to the certified root
   | 'tally' // a recomputed tally that differs from the certified one
+  | 'governance' // resolutions that do not match, or break a rule of, the certified value (docs/governance.md)
+  | 'continuation' // a continued network that does not carry the old network's certified state
 
 export interface Finding {
   kind: FindingKind

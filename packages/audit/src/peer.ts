@@ -1,6 +1,6 @@
 import { createHubNode, multiaddr, type HubNode } from '@ecandle/net'
 import { ProtocolError, type Network } from '@ecandle/protocol'
-import { certificatesFrom, entriesOf, fetchLeaves, fetchProof, type CallOptions, type ProofResponse } from '@ecandle/wire'
+import { certificatesFrom, entriesOf, fetchLeaves, fetchProof, fetchResolutions, type CallOptions, type ProofResponse } from '@ecandle/wire'
 import type { AbortOptions, PeerId } from '@libp2p/interface'
 import { randomBytes } from 'node:crypto'
 import type { AuditSource } from './source.js'
@@ -67,5 +67,10 @@ export class AuditPeer implements AuditSource {
   /** Every leaf of `epoch`'s tally tree, in tree order (unverified); empty if not decided there. */
   async leaves (epoch: number, o: AbortOptions = {}): Promise<Uint8Array[]> {
     return await fetchLeaves(this.node, this.peer, this.net.id, epoch, this.opts(o))
+  }
+
+  /** The resolutions epoch `epoch`'s decided value names (unverified); empty if the peer has none. */
+  async resolutions (epoch: number, o: AbortOptions = {}): Promise<Uint8Array[]> {
+    return await fetchResolutions(this.node, this.peer, this.net.id, { epoch }, this.opts(o))
   }
 }

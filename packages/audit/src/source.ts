@@ -15,4 +15,6 @@ export interface AuditSource {
   proof: (epoch: number, account: string) => Promise<ProofResponse | undefined>
   /** Every leaf of an epoch's tree, in tree order. */
   leaves: (epoch: number) => Promise<Uint8Array[]>
+  /** The resolutions a decided epoch's value names (governance sync protocol), as served. */
+  resolutions: (epoch: number) => Promise<Uint8Array[]>
 }

@@ -4,13 +4,14 @@
  * timed) without hub processes.
  */
 import {
-  decodeEntry, decodeReport, encodeCertificate, encodeConsensusPayload, epochOf, signEntry, signReport, valueIdOf, voteDomain, type CutItem, type EpochValue, type Network, type Signer
+  carriedTally, decodeEntry, decodeReport, encodeCertificate, genesisState as genesisNetworkState, governanceFields, peerIdFromPublicKey, encodeConsensusPayload,
+  epochOf, signEntry, signReport, tallyDevicesAt, tallyParamsAt, valueIdOf, verifyResolution, voteDomain, type CutItem, type EpochState, type EpochValue, type Network, type Signer
 } from '@ecandle/protocol'
 import type { HubNode } from '@ecandle/net'
 import {
-  certificatesProtocol, decodeProofResponse, encodeProofResponse, entriesProtocol, handle, LEAVES_PER_FRAME, tallyProtocol, type ProofResponse, type TallyFrame
+  certificatesProtocol, decodeProofResponse, encodeProofResponse, entriesProtocol, governanceProtocol, handle, LEAVES_PER_FRAME, tallyProtocol, type ProofResponse, type TallyFrame
 } from '@ecandle/wire'
-import { buildTree, genesisState, leafIndex, segmentRows, tally, tallyDevices, tallyParams, type SegmentReport, type TallyResult } from '@ecandle/tally'
+import { buildTree, builderWeights, leafIndex, segmentRows, tally, type SegmentReport, type TallyResult, type TallyState } from '@ecandle/tally'
 import type { AuditSource } from './source.js'
 
 export interface HistoryKeys {
@@ -19,6 +20,8 @@ export interface HistoryKeys {
   hubs: Signer[]
   /** Device signers by hub index; device ids are read from the network file. */
   devices: Signer[][]
+  /** Signers of hubs and devices that governance adds (devices by id). */
+  more?: { hubs?: Signer[], devices?: ReadonlyMap<string, Signer> }
 }
 
 export interface History {
@@ -28,27 +31,41 @@ export interface History {
   /** Each hub's log: entry bytes, index seq − 1. */
   logs: Map<string, Uint8Array[]>
   results: TallyResult[]
+  /** The network state in force during each epoch (and the one after the last). */
+  states: EpochState[]
+  /** Resolution bytes each epoch's value names. */
+  resolutions: Uint8Array[][]
 }
 
 /**
- * `epochs` decided epochs; in each, every hub logs `reportsPerHub` reports of its devices (a number
- * for every epoch, or one per epoch; 256 per entry). Every hub signs every precommit.
+ * `epochs` decided epochs; in each, every validator of the epoch logs `reportsPerHub` reports of its
+ * live devices of the registry in force (a number for every epoch, or one per epoch; 256 per entry),
+ * and the value decides `governance[e]` (resolution bytes). Every validator signs every precommit.
  */
-export function buildHistory (k: HistoryKeys, opts: { epochs: number, reportsPerHub: number | number[] }): History {
+export function buildHistory (k: HistoryKeys, opts: { epochs: number, reportsPerHub: number | number[], governance?: ReadonlyArray<readonly Uint8Array[]>, uncheckedBuilders?: boolean }): History {
   const { net } = k
   const logs = new Map<string, Uint8Array[]>(net.validatorIds.map(h => [h, []]))
   const heads = new Map<string, { seq: number, id: CutItem['id'] }>()
   const counters = new Map<string, number>()
   const certs: Uint8Array[] = []
   const results: TallyResult[] = []
+  const states: EpochState[] = [genesisNetworkState(net)]
+  const resolutions: Uint8Array[][] = []
+  const hubSigner = new Map<string, Signer>([...k.hubs, ...(k.more?.hubs ?? [])].map(s => [peerIdFromPublicKey(s.publicKey), s]))
+  const deviceSigner = new Map<string, Signer>()
+  net.validatorIds.forEach((hub, h) => net.def.devices.filter(d => d.hub === hub).forEach((d, i) => { if (k.devices[h]?.[i] !== undefined) deviceSigner.set(d.id, k.devices[h][i]) }))
+  for (const [id, signer] of k.more?.devices ?? []) deviceSigner.set(id, signer)
   let prevValue: string | null = null
-  let state = { ...genesisState(), epoch: -1 }
+  let state: TallyState = carriedTally(net)
   for (let e = 0; e < opts.epochs; e++) {
+    const s = states[e]
     const epochStart = net.def.genesisTime + e * net.def.epochLengthS
     const segment: SegmentReport[] = []
-    net.validatorIds.forEach((hub, h) => {
-      const devs = net.def.devices.filter(d => d.hub === hub)
-      const signers = k.devices[h]
+    s.validators.ids.forEach((hub) => {
+      const devs = [...s.registry.devices.values()].filter(d => d.hub === hub && d.retired === null).sort((a, b) => a.id < b.id ? -1 : 1)
+      if (devs.length === 0) return
+      const signers = devs.map(d => deviceSigner.get(d.id)!)
+      if (!logs.has(hub)) logs.set(hub, [])
       let left = Array.isArray(opts.reportsPerHub) ? opts.reportsPerHub[e] ?? 0 : opts.reportsPerHub
       for (let n = 0; left > 0; n++) {
         const count = Math.min(256, left)
@@ -65,24 +82,29 @@ export function buildHistory (k: HistoryKeys, opts: { epochs: number, reportsPer
         }
         const head = heads.get(hub)
         const seq = (head?.seq ?? 0) + 1
-        const bytes = signEntry(net, k.hubs[h], { hub, seq, prev: head?.id ?? null, epoch: epochOf(net, time), time, reports })
+        const bytes = signEntry(net, hubSigner.get(hub)!, { hub, seq, prev: head?.id ?? null, epoch: epochOf(net, time), time, reports })
         const dec = decodeEntry(bytes)
         logs.get(hub)!.push(bytes)
         heads.set(hub, { seq, id: dec.id })
         segment.push(...segmentRows(hub, seq, reports.map(decodeReport)))
       }
     })
-    const cut: CutItem[] = net.validatorIds.map(hub => ({ hub, seq: heads.get(hub)?.seq ?? 0, id: heads.get(hub)?.id ?? null }))
-    const result = tally({ epoch: e, params: tallyParams(net), devices: tallyDevices(net), segment, prev: state, equivocated: new Set() })
-    const value: EpochValue = { epoch: e, prev: prevValue, cut, root: result.root }
+    const cut: CutItem[] = s.validators.ids.map(hub => ({ hub, seq: heads.get(hub)?.seq ?? 0, id: heads.get(hub)?.id ?? null }))
+    const result = tally({ epoch: e, params: tallyParamsAt(s), devices: tallyDevicesAt(net, s), segment, prev: state, equivocated: new Set() })
+    const rs = (opts.governance?.[e] ?? []).map(b => verifyResolution(net.id, b))
+    // uncheckedBuilders: a colluding quorum that decides a parameter change the builders did not carry (tests).
+    const { decided, ...gov } = governanceFields(s, rs, opts.uncheckedBuilders === true ? {} : { weights: builderWeights(state) })
+    const value: EpochValue = { epoch: e, prev: prevValue, cut, root: result.root, ...gov }
     const valueId = valueIdOf(value)
-    const signatures = k.hubs.map((s, i): [number, Uint8Array] => [i, s.sign(voteDomain(net.id), encodeConsensusPayload({ type: 'precommit', epoch: e, round: 0, from: net.validatorIds[i], valueId }))])
-    certs.push(encodeCertificate(net, { value, round: 0, signatures }))
+    const signatures = s.validators.ids.map((from, i): [number, Uint8Array] => [i, hubSigner.get(from)!.sign(voteDomain(net.id), encodeConsensusPayload({ type: 'precommit', epoch: e, round: 0, from, valueId }))])
+    certs.push(encodeCertificate(net, { value, round: 0, signatures }, s.validators))
     results.push(result)
+    states.push(decided.next)
+    resolutions.push(gov.gov.map(id => rs.find(r => r.id === id)!.bytes))
     state = result.next
     prevValue = valueId
   }
-  return { net, certs, logs, results }
+  return { net, certs, logs, results, states, resolutions }
 }
 
 /** Serves a History from memory; tests change `history` (or override methods) to play a dishonest peer. */
@@ -111,6 +133,10 @@ export class MemorySource implements AuditSource {
     const r = this.history.results[epoch]
     return r === undefined ? [] : buildTree(r).leaves.slice()
   }
+
+  async resolutions (epoch: number): Promise<Uint8Array[]> {
+    return [...(this.history.resolutions[epoch] ?? [])]
+  }
 }
 
 /**
@@ -131,5 +157,10 @@ export async function serveHistory (node: HubNode, history: History): Promise<vo
     }
     const leaves = await src.leaves(r.epoch)
     for (let i = 0; i < leaves.length; i += LEAVES_PER_FRAME) yield { leaves: leaves.slice(i, i + LEAVES_PER_FRAME) }
+  }, opts)
+  await handle(node, net.id, governanceProtocol, (r) => {
+    if (r.epoch !== null) return history.resolutions[r.epoch] ?? []
+    const all = history.resolutions.flat()
+    return r.ids.flatMap(id => all.filter(b => verifyResolution(net.id, b).id === id))
   }, opts)
 }

@@ -1,4 +1,4 @@
-import { reject, verifyCertificate, verifyEntry, verifyEvidence, type Network } from '@ecandle/protocol'
+import { reject, verifyCertificate, verifyEntry, verifyEvidence, type EntryLookup, type Network, type ValidatorsFor } from '@ecandle/protocol'
 import { verifyAccountProof } from '@ecandle/tally'
 import { certificateJson, entryJson, type CertificateJson, type EntryJson, type EpochSummary, type RewardProofJson } from '@ecandle/api'
 
@@ -45,19 +45,21 @@ function bytesOf (input: unknown, what: 'entry' | 'certificate' | 'evidence'): U
  * Verifies a signed log entry fully: size, canonical encoding, shape, a hub of the network, the hub's
  * signature, its epoch stamp, every report's encoding, registered device of that hub, device
  * signature, plausibility and counter order. `nowMs` (default: now) is only used for the `future` IGNORE.
+ * `lookup`: who may log and whose reports, under governance (`ChainFollower.lookup()`); default the network file.
  */
-export function decodeEntryMessage (net: Network, bytes: Uint8Array, opts: { nowMs?: number } = {}): EntryMessage {
-  const e = verifyEntry(net, bytesOf(bytes, 'entry'), opts.nowMs ?? Date.now())
+export function decodeEntryMessage (net: Network, bytes: Uint8Array, opts: { nowMs?: number, lookup?: EntryLookup } = {}): EntryMessage {
+  const e = verifyEntry(net, bytesOf(bytes, 'entry'), opts.nowMs ?? Date.now(), opts.lookup)
   return entryJson(e, e.reports)
 }
 
 /**
- * Verifies an epoch certificate: shape, one cut item per validator, and more than 2/3 distinct
- * validators' precommit signatures over its value. Does not check that it extends a decision you
- * know (compare `prev` with the value id of the epoch before if you track the chain).
+ * Verifies an epoch certificate: shape, one cut item per validator of its epoch, and more than 2/3
+ * distinct validators' precommit signatures over its value. `validators`: the set of its epoch, or a
+ * lookup by epoch (`ChainFollower.validatorsFor`); default the network file's (right until the first
+ * validator-set change). Does not check that it extends a decision you know: `ChainFollower` does.
  */
-export function decodeCertificateMessage (net: Network, bytes: Uint8Array): CertificateMessage {
-  return certificateJson(verifyCertificate(net, bytesOf(bytes, 'certificate')))
+export function decodeCertificateMessage (net: Network, bytes: Uint8Array, validators?: ValidatorsFor): CertificateMessage {
+  return certificateJson(verifyCertificate(net, bytesOf(bytes, 'certificate'), validators))
 }
 
 /**
@@ -65,9 +67,9 @@ export function decodeCertificateMessage (net: Network, bytes: Uint8Array): Cert
  * field the hub served agrees with it. Throws ValidationError `summary-mismatch` if the hub's JSON
  * says something its certificate does not.
  */
-export function verifyEpochSummary (net: Network, summary: EpochSummary): CertificateMessage {
+export function verifyEpochSummary (net: Network, summary: EpochSummary, validators?: ValidatorsFor): CertificateMessage {
   if (typeof summary?.certificate !== 'string') throw reject('certificate-encoding', 'epoch summary: no certificate')
-  const c = decodeCertificateMessage(net, new Uint8Array(Buffer.from(summary.certificate, 'base64')))
+  const c = decodeCertificateMessage(net, new Uint8Array(Buffer.from(summary.certificate, 'base64')), validators)
   const same = c.epoch === summary.epoch && c.valueId === summary.valueId && c.root === summary.root && c.prev === summary.prev &&
     c.round === summary.round && Array.isArray(summary.signers) && summary.signers.length === c.signers.length && c.signers.every((s, i) => summary.signers[i] === s) &&
     Array.isArray(summary.cut) && summary.cut.length === c.cut.length && c.cut.every((x, i) => summary.cut[i]?.hub === x.hub && summary.cut[i]?.seq === x.seq && summary.cut[i]?.id === x.id)

@@ -1,5 +1,7 @@
-import { limits, type Network } from '@ecandle/protocol'
-import { askAll, entriesProtocol, fetchCertificatePage, fetchHeads as fetchHeadInfos, type CallOptions, type NodeWithStreams } from '@ecandle/wire'
+import { limits, verifyResolution, type Network, type ValidatorsFor, type VerifiedResolution } from '@ecandle/protocol'
+import {
+  askAll, entriesProtocol, fetchCertificatePage, fetchHeads as fetchHeadInfos, fetchResolutions as fetchResolutionBytes, type CallOptions, type NodeWithStreams
+} from '@ecandle/wire'
 import { decodeCertificateMessage, decodeEntryMessage, type CertificateMessage, type EntryMessage } from './decode.js'
 
 /**
@@ -19,10 +21,27 @@ export interface SyncOptions {
 
 const callOptions = (o: SyncOptions): CallOptions => ({ signal: o.signal, timeoutMs: o.timeoutMs })
 
-/** Certificates of epochs `from` … (at most `limit`, ≤ 64) that the hub holds, each verified. */
-export async function fetchCertificates<P> (node: NodeWithStreams<P>, peer: P, net: Network, q: { from: number, limit?: number }, o: SyncOptions = {}): Promise<CertificateMessage[]> {
-  const frames = await fetchCertificatePage(node, peer, net.id, q, callOptions(o))
-  return frames.map(f => decodeCertificateMessage(net, f))
+/**
+ * Certificates of epochs `from` … (at most `limit`, ≤ 64) that the hub holds, each verified against
+ * `validators` (default the network file's set; across validator-set changes use `fetchCertificateBytes`
+ * and a `ChainFollower`, which knows each epoch's set only once it has followed the epochs before).
+ */
+export async function fetchCertificates<P> (node: NodeWithStreams<P>, peer: P, net: Network, q: { from: number, limit?: number }, o: SyncOptions & { validators?: ValidatorsFor } = {}): Promise<CertificateMessage[]> {
+  return (await fetchCertificateBytes(node, peer, net, q, o)).map(f => decodeCertificateMessage(net, f, o.validators))
+}
+
+/** The certificate bytes as served (unverified): for a `ChainFollower`. */
+export async function fetchCertificateBytes<P> (node: NodeWithStreams<P>, peer: P, net: Network, q: { from: number, limit?: number }, o: SyncOptions = {}): Promise<Uint8Array[]> {
+  return await fetchCertificatePage(node, peer, net.id, q, callOptions(o))
+}
+
+/**
+ * Resolutions of a decided epoch (`{ epoch }`) or by id (`{ ids }`, ≤ 128), each verified on its own
+ * (signatures of its operation and approvals). Whether they are the ones a certified value names is
+ * the `ChainFollower`'s check.
+ */
+export async function fetchResolutions<P> (node: NodeWithStreams<P>, peer: P, net: Network, q: { epoch: number } | { ids: string[] }, o: SyncOptions = {}): Promise<VerifiedResolution[]> {
+  return (await fetchResolutionBytes(node, peer, net.id, q, callOptions(o))).map(f => verifyResolution(net.id, f))
 }
 
 /** Entries of `hub`'s log from seq `from` (at most `limit`, ≤ 64), each fully verified. */

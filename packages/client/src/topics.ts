@@ -13,12 +13,16 @@ export interface NetworkTopics {
   consensus: string
   /** One epoch certificate per message (docs/consensus.md §3). */
   certificates: string
+  /** Signed governance operations, approvals and resolutions (docs/governance.md §9). */
+  governance: string
 }
 
 export interface NetworkProtocols {
   heads: string
   entries: string
   certificates: string
+  /** Resolutions of a decided epoch, or by id (docs/governance.md §9). */
+  governance: string
   /** kad-dht protocol: `${dhtPrefix}/kad/1.0.0`. */
   dhtPrefix: string
 }
@@ -30,12 +34,12 @@ const idOf = (net: NetworkRef): string => typeof net === 'string' ? net : net.id
 
 export function networkTopics (net: NetworkRef): NetworkTopics {
   const id = idOf(net)
-  return { entries: topicNames.entries(id), evidence: topicNames.evidence(id), consensus: topicNames.consensus(id), certificates: topicNames.certificates(id) }
+  return { entries: topicNames.entries(id), evidence: topicNames.evidence(id), consensus: topicNames.consensus(id), certificates: topicNames.certificates(id), governance: topicNames.governance(id) }
 }
 
 export function networkProtocols (net: NetworkRef): NetworkProtocols {
   const id = idOf(net)
-  return { heads: protocolNames.heads(id), entries: protocolNames.entries(id), certificates: protocolNames.certificates(id), dhtPrefix: protocolNames.dhtPrefix(id) }
+  return { heads: protocolNames.heads(id), entries: protocolNames.entries(id), certificates: protocolNames.certificates(id), governance: protocolNames.governance(id), dhtPrefix: protocolNames.dhtPrefix(id) }
 }
 
 export { topicNames as topics, protocolNames as protocols }

@@ -1,4 +1,4 @@
-import { decodeReport, encode, encodeCertificate, encodeConsensusPayload, valueIdOf, voteDomain, type EpochValue, type VerifiedEntry } from '@ecandle/protocol'
+import { decodeReport, encode, encodeCertificate, encodeConsensusPayload, noGovernance, valueIdOf, voteDomain, type EpochValue, type VerifiedEntry } from '@ecandle/protocol'
 import { entry, fixture, type Fixture } from '@ecandle/protocol/testing'
 import { genesisState, proveAccount, tally, type SegmentReport } from '@ecandle/tally'
 import type { EpochSummary, RewardProofJson, RewardsJson } from '../src/index.js'
@@ -28,7 +28,7 @@ export function certify (value: EpochValue, round = 0, signers = [0, 1]): Uint8A
 
 /** A certificate with only the given signatures (no quorum trimming), for the too-few-signers case. */
 export function rawCertificate (value: EpochValue, sigs: Array<[number, Uint8Array]>, round = 0): Uint8Array {
-  return encode({ value: { epoch: value.epoch, prev: value.prev, cut: value.cut.map(c => ({ hub: c.hub, seq: c.seq, id: c.id })), root: value.root }, round, sigs })
+  return encode({ value: { epoch: value.epoch, prev: value.prev, cut: value.cut.map(c => ({ hub: c.hub, seq: c.seq, id: c.id })), root: value.root, gov: value.gov, state: value.state, next: value.next }, round, sigs })
 }
 
 export interface DecidedEpoch {
@@ -55,7 +55,7 @@ export function decidedEpoch (): DecidedEpoch {
   }
   const devices = new Map([...net.devices].map(([id, d]) => [id, { id, hub: d.info.hub, capex: d.info.capex, opex: d.info.opex, ratedWhPerDay: d.info.ratedWhPerDay }]))
   const result = tally({ epoch: 0, params: { emissionPerEpoch: 1000n, capexBps: 5000, deviceCapMwhPerEpoch: 1_000_000n }, devices, segment, prev: genesisState(), equivocated: new Set() })
-  const value: EpochValue = { epoch: 0, prev: null, cut: logs.map((l, h) => ({ hub: f.hubIds[h], seq: 2, id: l[1].id })), root: result.root }
+  const value: EpochValue = { epoch: 0, prev: null, cut: logs.map((l, h) => ({ hub: f.hubIds[h], seq: 2, id: l[1].id })), root: result.root, ...noGovernance(net) }
   const certificate = certify(value)
   const p = proveAccount(result, ACCOUNT)
   const proof: RewardProofJson = { leaf: Buffer.from(p.leaf).toString('hex'), path: p.path, root: p.root }

@@ -3,3 +3,4 @@ export type {
   Step, Proposal, ProposalMsg, VoteMsg, Message, ProposalInput, InputMessage, Timeouts,
   PersistentState, DecideOutput, Output, TendermintOptions
 } from './types.js'
+export { checkSetChange, applySetChange, minValidators, MAX_VALIDATORS, type SetChangeCode } from './validator-set.js'

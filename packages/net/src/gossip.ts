@@ -36,7 +36,9 @@ export const GOSSIP_QUEUES: Readonly<Record<TopicName, GossipQueueOptions>> = {
   entries: { maxLength: 256, concurrency: 4, type: 'fifo' },
   evidence: { maxLength: 64, concurrency: 1, type: 'fifo' },
   consensus: { maxLength: 128, concurrency: 1, type: 'lifo' },
-  certificates: { maxLength: 32, concurrency: 1, type: 'fifo' }
+  certificates: { maxLength: 32, concurrency: 1, type: 'fifo' },
+  // Not subscribed until hubs run governance (docs/governance.md §11); resolutions are ≤ 266 KiB.
+  governance: { maxLength: 64, concurrency: 1, type: 'fifo' }
 }
 
 /** A topic of no network we know (never subscribed by the hub; here so a caller's topic always has a queue). */

@@ -16,7 +16,15 @@ const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
 export const Domain = {
   report: 'ecandle/report/1',
   entry: 'ecandle/entry/1',
-  vote: 'ecandle/vote/1'
+  vote: 'ecandle/vote/1',
+  /** Governance operations (every signer of one signs the same payload), `/<network-id>` appended. */
+  gov: 'ecandle/gov/1',
+  /** Approvals of validators and builders, `/<network-id>` appended. */
+  approval: 'ecandle/approval/1',
+  /** A maker's signature over a device public key: made at the factory, for any network. */
+  maker: 'ecandle/maker/1',
+  /** Operators endorsing a continued network, `/<id of the network it continues>` appended. */
+  continue: 'ecandle/continue/1'
 } as const
 
 export interface Signer {

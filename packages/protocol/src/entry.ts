@@ -6,6 +6,7 @@ import { contentId } from './ids.js'
 import { limits } from './names.js'
 import { epochOf, type Network } from './network.js'
 import { REPORT_CODES, verifyReport, type DecodedReport } from './report.js'
+import { genesisLookup, HUB_ADMISSION_CODES, type EntryLookup } from './admission.js'
 
 /** One hub log entry: a batch of device-signed reports, hash-chained to the previous entry. */
 export interface EntryPayload {
@@ -72,9 +73,9 @@ export function decodeEntry (bytes: Uint8Array): DecodedEntry {
   return { bytes, id: contentId(bytes), payload, signature, body }
 }
 
-/** Codes of the stateless entry rules (docs/protocol.md §5): every one a REJECT but `future` (IGNORE). */
+/** Codes of the stateless entry rules (docs/protocol.md §5): every one a REJECT but `future` and, under governance, `hub-removed`, `hub-pending`, `device-pending` (IGNORE). */
 export const ENTRY_CODES = [
-  ...DECODE_CODES.map(c => `entry-${c}` as const), 'unknown-hub', 'entry-signature', 'entry-epoch', 'future',
+  ...DECODE_CODES.map(c => `entry-${c}` as const), ...HUB_ADMISSION_CODES, 'entry-signature', 'entry-epoch', 'future',
   ...REPORT_CODES, 'report-future', 'counter-order'
 ] as const
 export type EntryCode = typeof ENTRY_CODES[number]
@@ -84,8 +85,10 @@ const entryRule = rules<EntryCode>()
 /**
  * Every rule that needs no log state, in the order they are cheapest to check.
  * Stateful rules (duplicate, gap, chain link, counters) live with the store.
+ * `lookup`: who may log and whose reports (default: the network file; under governance
+ * `admissionLookup(latest state)`, docs/governance.md §7).
  */
-export function verifyEntry (net: Network, bytes: Uint8Array, nowMs: number): VerifiedEntry {
+export function verifyEntry (net: Network, bytes: Uint8Array, nowMs: number, lookup: EntryLookup = genesisLookup(net)): VerifiedEntry {
   let e: DecodedEntry
   try {
     e = decodeEntry(bytes)
@@ -96,10 +99,9 @@ export function verifyEntry (net: Network, bytes: Uint8Array, nowMs: number): Ve
   }
   const p = e.payload
   // Only validator hubs keep logs.
-  const hub = net.hubs.get(p.hub)
-  if (hub === undefined) throw entryRule.reject('unknown-hub', `entry: ${p.hub.slice(0, 60)} is not a hub of this network`)
+  const hubKey = lookup.hubKey(p.hub, p.epoch)
   // The hub's signature over the payload bytes as received.
-  if (!verifySignature(hub.publicKey, entryDomain(net.id), e.body, e.signature)) throw entryRule.reject('entry-signature', `entry ${p.hub}#${p.seq}: bad hub signature`)
+  if (!verifySignature(hubKey, entryDomain(net.id), e.body, e.signature)) throw entryRule.reject('entry-signature', `entry ${p.hub}#${p.seq}: bad hub signature`)
   // The epoch stamp must be the epoch of the entry's own time (a cut relies on it).
   if (p.epoch !== epochOf(net, p.time)) throw entryRule.reject('entry-epoch', `entry ${p.hub}#${p.seq}: epoch ${p.epoch} is not the epoch of its time`)
   // From our future: we may be behind; not provably bad, so drop it now and let sync bring it later.
@@ -107,7 +109,7 @@ export function verifyEntry (net: Network, bytes: Uint8Array, nowMs: number): Ve
   const reports: DecodedReport[] = []
   const lastCounter = new Map<string, number>()
   for (const rb of p.reports) {
-    const r = verifyReport(net, rb, p.hub)
+    const r = verifyReport(net, rb, p.hub, { lookup, stamp: p.epoch })
     // A report cannot end after the entry that carries it (beyond device clock slack).
     if (r.report.periodEnd * 1000 > p.time + limits.maxReportSkewS * 1000) {
       throw entryRule.reject('report-future', `entry ${p.hub}#${p.seq}: report ${r.report.device}#${r.report.counter} ends after the entry`)

@@ -6,8 +6,12 @@ import { PLAUSIBILITY } from '@ecandle/tally'
 export const topics = {
   entries: (net: string): string => `/ecandle/${net}/entries/1`,
   evidence: (net: string): string => `/ecandle/${net}/evidence/1`,
-  consensus: (net: string): string => `/ecandle/${net}/consensus/1`,
-  certificates: (net: string): string => `/ecandle/${net}/certificates/1`
+  /** 2: proposals carry values with governance fields (docs/governance.md §6). */
+  consensus: (net: string): string => `/ecandle/${net}/consensus/2`,
+  /** 2: certificates hold values with governance fields. */
+  certificates: (net: string): string => `/ecandle/${net}/certificates/2`,
+  /** Signed operations, approvals and resolutions (docs/governance.md §9). */
+  governance: (net: string): string => `/ecandle/${net}/governance/1`
 }
 
 /** Short name of each gossip topic (`entries`, `evidence`, `consensus`, `certificates`): metric labels, queue names. */
@@ -23,7 +27,9 @@ export function topicLabels (networkId: string): Record<string, TopicName> {
 export const protocols = {
   heads: (net: string): string => `/ecandle/${net}/sync/heads/1`,
   entries: (net: string): string => `/ecandle/${net}/sync/entries/1`,
-  certificates: (net: string): string => `/ecandle/${net}/sync/certificates/1`,
+  certificates: (net: string): string => `/ecandle/${net}/sync/certificates/2`,
+  /** Resolutions of a decided epoch, or by id (docs/governance.md §9). */
+  governance: (net: string): string => `/ecandle/${net}/sync/governance/1`,
   /** Tally leaves and reward proofs of decided epochs, for light peers. */
   tally: (net: string): string => `/ecandle/${net}/sync/tally/1`,
   /** kad-dht protocol prefix: `${prefix}/kad/1.0.0`. */

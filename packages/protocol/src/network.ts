@@ -2,6 +2,7 @@ import { encode } from './cbor.js'
 import { fromHex, sha256, toHex } from './crypto.js'
 import { ProtocolError } from './errors.js'
 import { publicKeyFromPeerId } from './ids.js'
+import { MAX_VALIDATORS } from '@ecandle/consensus'
 
 /**
  * The network definition ("genesis"): a JSON file every node starts with. Its canonical hash is
@@ -43,7 +44,55 @@ export interface DeviceInfo {
   /** Opex builder account (hex Ed25519 public key). */
   opex: string
   ratedWhPerDay: number
+  /**
+   * Only in the network file of a continued network (docs/governance.md §8): a device retired on the
+   * network it continues. It stays in the registry so its id and key are never registered again.
+   */
+  retired?: true
 }
+
+/** Genesis parameters of governance (docs/governance.md §2); absent: the defaults below. */
+export interface GovernanceGenesis {
+  /** Builders' quorum: the weight that votes on a `params` change must be at least this share of all weight, basis points. */
+  builderQuorumBps: number
+  /** An operation may be decided at most this many epochs before its `exp` (bounds the replay set). */
+  opLifetimeEpochs: number
+}
+
+export const GOVERNANCE_DEFAULTS: Readonly<GovernanceGenesis> = Object.freeze({ builderQuorumBps: 2000, opLifetimeEpochs: 128 })
+export const MAX_OP_LIFETIME_EPOCHS = 4096
+export const MAX_MAKERS = 64
+
+/** One validator as a continued network carries it over: peer id and operator account. */
+export interface CarriedValidator { peerId: string, operator: string }
+
+/**
+ * What a continued network carries over from the network it continues (docs/governance.md §8): the
+ * last certified epoch, the state in force after it, and the tally state it left. Every field can
+ * be checked against the old network's certificates and tally leaves.
+ */
+export interface Continuation {
+  /** Id of the network this one continues. */
+  network: string
+  /** Last epoch the old network decided. */
+  epoch: number
+  /** Value id of that epoch's certificate. */
+  value: string
+  /** That value's tally root. */
+  root: string
+  /** That value's `next` state hash: the old network's state in force for epoch + 1. */
+  state: string
+  /** The old network's validators of epoch + 1 and epoch + 2 (the state hash commits to both). */
+  validators: CarriedValidator[]
+  nextValidators: CarriedValidator[]
+  /** Dust carried out of the epoch, decimal string. */
+  dust: string
+  /** Every account's cumulative total after the epoch, sorted by account. */
+  cumulative: Array<{ account: string, amount: string }>
+}
+
+/** A remaining validator's operator signing the continued network's id (docs/governance.md §8). */
+export interface Endorsement { operator: string, signature: string }
 
 export interface NetworkDefinition {
   name: string
@@ -59,8 +108,15 @@ export interface NetworkDefinition {
   deviceCapMwhPerEpoch: string
   validators: ValidatorInfo[]
   devices: DeviceInfo[]
+  /** Maker (manufacturer) public keys, hex; when any are named, every device-add needs a maker's signature. */
+  makers?: string[]
+  governance?: GovernanceGenesis
+  /** Only when this network continues another one. */
+  continues?: Continuation
   /** Multiaddrs to dial at start. Not part of the network id: a transport hint, not a rule. */
   bootstrap: string[]
+  /** Continued networks: the operators' signatures over the network id (so not part of it). */
+  endorsements?: Endorsement[]
 }
 
 /** A validated network definition with derived lookups. */
@@ -71,14 +127,21 @@ export interface Network {
   readonly hubs: ReadonlyMap<string, { index: number, publicKey: Uint8Array, info: ValidatorInfo }>
   readonly devices: ReadonlyMap<string, { publicKey: Uint8Array, info: DeviceInfo }>
   readonly validatorIds: readonly string[]
+  /** Maker keys (hex, sorted) in force at genesis. */
+  readonly makers: readonly string[]
+  /** Governance genesis parameters, defaults filled in. */
+  readonly governance: Readonly<GovernanceGenesis>
 }
 
 const NAME_RE = /^[A-Za-z0-9._ -]{1,64}$/
 export const DEVICE_ID_RE = /^[A-Za-z0-9._-]{1,64}$/
 const HEX32_RE = /^[0-9a-f]{64}$/
 const DECIMAL_RE = /^(0|[1-9][0-9]{0,38})$/
-export const MAX_VALIDATORS = 256
+export { MAX_VALIDATORS }
+/** Registry entries (retired ones included: ids and keys are never reused). */
 export const MAX_DEVICES = 100_000
+/** Accounts a continued network may carry over (every device's two accounts, and then some). */
+export const MAX_CARRIED_ACCOUNTS = 2 * MAX_DEVICES + 1024
 
 function fail (path: string, msg: string): never {
   throw new ProtocolError('network', `network definition: ${path}: ${msg}`)
@@ -128,7 +191,7 @@ export function parseNetwork (input: string | unknown): Network {
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('(root)', 'expected a JSON object')
   const r = raw as Record<string, unknown>
-  const known = ['name', 'genesisTime', 'epochLengthS', 'gracePeriodS', 'emissionPerEpoch', 'capexBps', 'deviceCapMwhPerEpoch', 'validators', 'devices', 'bootstrap']
+  const known = ['name', 'genesisTime', 'epochLengthS', 'gracePeriodS', 'emissionPerEpoch', 'capexBps', 'deviceCapMwhPerEpoch', 'validators', 'devices', 'makers', 'governance', 'continues', 'bootstrap', 'endorsements']
   for (const k of Object.keys(r)) if (!known.includes(k)) fail(k, 'unknown field')
 
   const def: NetworkDefinition = {
@@ -157,12 +220,16 @@ export function parseNetwork (input: string | unknown): Network {
     hubs.set(info.peerId, { index: i, publicKey: publicKeyFromPeerId(info.peerId), info })
     def.validators.push(info)
   })
+  // A continued network carries the old registry as it is: devices of hubs that did not continue, retired ones.
+  const continued = r.continues !== undefined
+  if (continued) def.continues = continuation(r.continues)
   if (!Array.isArray(r.devices) || r.devices.length > MAX_DEVICES) fail('devices', `expected an array of at most ${MAX_DEVICES} devices`)
   const devices = new Map<string, { publicKey: Uint8Array, info: DeviceInfo }>()
+  const keys = new Map<string, string>()
   r.devices.forEach((d: any, i: number) => {
     const path = `devices[${i}]`
     if (typeof d !== 'object' || d === null) fail(path, 'expected an object')
-    for (const k of Object.keys(d)) if (!['id', 'publicKey', 'hub', 'capex', 'opex', 'ratedWhPerDay'].includes(k)) fail(`${path}.${k}`, 'unknown field')
+    for (const k of Object.keys(d)) if (!['id', 'publicKey', 'hub', 'capex', 'opex', 'ratedWhPerDay', 'retired'].includes(k)) fail(`${path}.${k}`, 'unknown field')
     const info: DeviceInfo = {
       id: str(d.id, `${path}.id`, DEVICE_ID_RE, '1..64 characters of [A-Za-z0-9._-]'),
       publicKey: str(d.publicKey, `${path}.publicKey`, HEX32_RE, '64 lowercase hex characters'),
@@ -171,21 +238,96 @@ export function parseNetwork (input: string | unknown): Network {
       opex: str(d.opex, `${path}.opex`, HEX32_RE, '64 lowercase hex characters'),
       ratedWhPerDay: int(d.ratedWhPerDay, `${path}.ratedWhPerDay`, 1, 10_000_000)
     }
-    if (!hubs.has(info.hub)) fail(`${path}.hub`, 'not one of the validators')
+    if (d.retired !== undefined) {
+      if (d.retired !== true || !continued) fail(`${path}.retired`, 'only a continued network carries retired devices (true)')
+      info.retired = true
+    }
+    if (!continued && !hubs.has(info.hub)) fail(`${path}.hub`, 'not one of the validators')
     if (devices.has(info.id)) fail(`${path}.id`, `duplicate device id ${info.id}`)
+    if (keys.has(info.publicKey)) fail(`${path}.publicKey`, `key already registered to device ${keys.get(info.publicKey)}`)
+    keys.set(info.publicKey, info.id)
     devices.set(info.id, { publicKey: fromHex(info.publicKey, `${path}.publicKey`, 32), info })
     def.devices.push(info)
   })
+  let makers: string[] = []
+  if (r.makers !== undefined) {
+    if (!Array.isArray(r.makers) || r.makers.length > MAX_MAKERS) fail('makers', `expected an array of at most ${MAX_MAKERS} maker keys`)
+    makers = r.makers.map((m: unknown, i: number) => str(m, `makers[${i}]`, HEX32_RE, '64 lowercase hex characters'))
+    if (new Set(makers).size !== makers.length) fail('makers', 'duplicate maker key')
+    def.makers = makers
+  }
+  let governance: GovernanceGenesis = { ...GOVERNANCE_DEFAULTS }
+  if (r.governance !== undefined) {
+    const g = r.governance as Record<string, unknown>
+    if (typeof g !== 'object' || g === null || Array.isArray(g)) fail('governance', 'expected an object')
+    for (const k of Object.keys(g)) if (!['builderQuorumBps', 'opLifetimeEpochs'].includes(k)) fail(`governance.${k}`, 'unknown field')
+    governance = {
+      builderQuorumBps: int(g.builderQuorumBps, 'governance.builderQuorumBps', 0, 10_000),
+      opLifetimeEpochs: int(g.opLifetimeEpochs, 'governance.opLifetimeEpochs', 1, MAX_OP_LIFETIME_EPOCHS)
+    }
+    def.governance = governance
+  }
   if (r.bootstrap !== undefined) {
     if (!Array.isArray(r.bootstrap) || r.bootstrap.length > 1024) fail('bootstrap', 'expected an array of multiaddr strings')
     r.bootstrap.forEach((a: unknown, i: number) => def.bootstrap.push(str(a, `bootstrap[${i}]`, /^\/[\x21-\x7e]{1,1024}$/, 'a multiaddr string')))
   }
-  return { def, id: networkId(def), hubs, devices, validatorIds: def.validators.map(v => v.peerId) }
+  if (r.endorsements !== undefined) {
+    if (!continued) fail('endorsements', 'only a continued network carries endorsements')
+    if (!Array.isArray(r.endorsements) || r.endorsements.length > MAX_VALIDATORS) fail('endorsements', `expected at most ${MAX_VALIDATORS} endorsements`)
+    def.endorsements = r.endorsements.map((x: any, i: number) => {
+      if (typeof x !== 'object' || x === null) fail(`endorsements[${i}]`, 'expected an object')
+      for (const k of Object.keys(x)) if (!['operator', 'signature'].includes(k)) fail(`endorsements[${i}].${k}`, 'unknown field')
+      return { operator: str(x.operator, `endorsements[${i}].operator`, HEX32_RE, '64 lowercase hex characters'), signature: str(x.signature, `endorsements[${i}].signature`, /^[0-9a-f]{128}$/, '128 lowercase hex characters') }
+    })
+  }
+  return { def, id: networkId(def), hubs, devices, validatorIds: def.validators.map(v => v.peerId), makers: [...makers].sort(), governance }
 }
 
-/** Hex of the first 16 bytes of sha256(DAG-CBOR(definition without bootstrap)). */
+function continuation (v: unknown): Continuation {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('continues', 'expected an object')
+  const c = v as Record<string, unknown>
+  const fields = ['network', 'epoch', 'value', 'root', 'state', 'validators', 'nextValidators', 'dust', 'cumulative']
+  for (const k of Object.keys(c)) if (!fields.includes(k)) fail(`continues.${k}`, 'unknown field')
+  const carried = (x: unknown, path: string): CarriedValidator[] => {
+    if (!Array.isArray(x) || x.length === 0 || x.length > MAX_VALIDATORS) fail(path, `expected 1..${MAX_VALIDATORS} validators`)
+    return x.map((e: any, i: number) => {
+      if (typeof e !== 'object' || e === null) fail(`${path}[${i}]`, 'expected an object')
+      for (const k of Object.keys(e)) if (!['peerId', 'operator'].includes(k)) fail(`${path}[${i}].${k}`, 'unknown field')
+      return { peerId: peer(e.peerId, `${path}[${i}].peerId`), operator: str(e.operator, `${path}[${i}].operator`, HEX32_RE, '64 lowercase hex characters') }
+    })
+  }
+  if (!Array.isArray(c.cumulative) || c.cumulative.length > MAX_CARRIED_ACCOUNTS) fail('continues.cumulative', `expected at most ${MAX_CARRIED_ACCOUNTS} accounts`)
+  let last = ''
+  const cumulative = c.cumulative.map((x: any, i: number) => {
+    const path = `continues.cumulative[${i}]`
+    if (typeof x !== 'object' || x === null) fail(path, 'expected an object')
+    for (const k of Object.keys(x)) if (!['account', 'amount'].includes(k)) fail(`${path}.${k}`, 'unknown field')
+    const account = str(x.account, `${path}.account`, HEX32_RE, '64 lowercase hex characters')
+    // Sorted and unique: one byte form per carried state.
+    if (account <= last) fail(`${path}.account`, 'accounts must be sorted and unique')
+    last = account
+    return { account, amount: str(x.amount, `${path}.amount`, DECIMAL_RE, 'a decimal integer string') }
+  })
+  return {
+    network: str(c.network, 'continues.network', /^[0-9a-f]{32}$/, 'a network id (32 lowercase hex characters)'),
+    epoch: int(c.epoch, 'continues.epoch', 0, Number.MAX_SAFE_INTEGER),
+    value: str(c.value, 'continues.value', HEX32_RE, '64 lowercase hex characters'),
+    root: str(c.root, 'continues.root', HEX32_RE, '64 lowercase hex characters'),
+    state: str(c.state, 'continues.state', HEX32_RE, '64 lowercase hex characters'),
+    validators: carried(c.validators, 'continues.validators'),
+    nextValidators: carried(c.nextValidators, 'continues.nextValidators'),
+    dust: str(c.dust, 'continues.dust', DECIMAL_RE, 'a decimal integer string'),
+    cumulative
+  }
+}
+
+/**
+ * Hex of the first 16 bytes of sha256(DAG-CBOR(definition without bootstrap and endorsements)).
+ * Fields a definition does not give (makers, governance, continues) are absent, not defaulted, so
+ * the ids of networks written before governance do not change.
+ */
 export function networkId (def: NetworkDefinition): string {
-  const { bootstrap: _ignored, ...rules } = def
+  const { bootstrap: _ignored, endorsements: _signatures, ...rules } = def
   return toHex(sha256(encode(JSON.parse(JSON.stringify(rules)))).subarray(0, 16))
 }
 

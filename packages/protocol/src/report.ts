@@ -4,6 +4,7 @@ import { DECODE_CODES, isDecodeError, ProtocolError, rules } from './errors.js'
 import { implausibility } from '@ecandle/tally'
 import { limits } from './names.js'
 import { DEVICE_ID_RE, type Network } from './network.js'
+import { DEVICE_ADMISSION_CODES, genesisLookup, type EntryLookup } from './admission.js'
 
 /** One usage report, signed by the device that made it. */
 export interface UsageReport {
@@ -84,9 +85,9 @@ export function decodeReport (bytes: Uint8Array): DecodedReport {
 /** The plausibility rule (docs/protocol.md §3) is the tally's, so hubs and tallies apply one function. */
 export { implausibility }
 
-/** Codes of the report rules (docs/protocol.md §5), each a REJECT. */
+/** Codes of the report rules (docs/protocol.md §5), each a REJECT but `device-pending` (IGNORE, under governance: docs/governance.md §7). */
 export const REPORT_CODES = [
-  ...DECODE_CODES.map(c => `report-${c}` as const), 'unregistered-device', 'wrong-hub', 'report-signature', 'implausible'
+  ...DECODE_CODES.map(c => `report-${c}` as const), ...DEVICE_ADMISSION_CODES, 'report-signature', 'implausible'
 ] as const
 export type ReportCode = typeof REPORT_CODES[number]
 
@@ -104,6 +105,10 @@ export const REFUSAL_FOR: Readonly<Record<ReportCode, RefusalReason>> = {
   'report-shape': 'malformed',
   'unregistered-device': 'unregistered-device',
   'wrong-hub': 'wrong-hub',
+  // Under governance: not registered at the epoch the report would be logged in (yet). A hub's own
+  // links refuse those by `linkRefusal` first; the device hears it is not registered.
+  'not-yet-registered': 'unregistered-device',
+  'device-pending': 'unregistered-device',
   'report-signature': 'bad-signature',
   implausible: 'implausible'
 }
@@ -111,8 +116,10 @@ export const REFUSAL_FOR: Readonly<Record<ReportCode, RefusalReason>> = {
 /**
  * Every stateless rule for a report that a hub `hub` put in its log (or is about to):
  * REJECT on bad encoding, unregistered device, device of another hub, bad signature, implausible values.
+ * `at`: the registry to ask and the epoch stamp of the entry (default: the network file's devices;
+ * under governance `admissionLookup`, docs/governance.md §7).
  */
-export function verifyReport (net: Network, bytes: Uint8Array, hub: string): DecodedReport {
+export function verifyReport (net: Network, bytes: Uint8Array, hub: string, at?: { lookup: EntryLookup, stamp: number }): DecodedReport {
   let d: DecodedReport
   try {
     d = decodeReport(bytes)
@@ -120,15 +127,13 @@ export function verifyReport (net: Network, bytes: Uint8Array, hub: string): Dec
     if (isDecodeError(err)) throw reportRule.reject(`report-${err.code}`, err.message)
     throw err
   }
-  // A device reports only through the hub it is registered to.
-  const dev = net.devices.get(d.report.device)
-  if (dev === undefined) throw reportRule.reject('unregistered-device', `report: device ${d.report.device} is not registered`)
-  if (dev.info.hub !== hub) throw reportRule.reject('wrong-hub', `report: device ${d.report.device} is registered to another hub`)
+  // A registered device (by the network file: of this hub); its key and rating.
+  const dev = (at?.lookup ?? genesisLookup(net)).device(d.report.device, hub, at?.stamp ?? 0)
   // The device's own signature over the payload bytes as received.
   if (!verifySignature(dev.publicKey, Domain.report, d.payload, d.signature)) {
     throw reportRule.reject('report-signature', `report: bad signature of device ${d.report.device}`)
   }
-  const why = implausibility(d.report, dev.info.ratedWhPerDay)
+  const why = implausibility(d.report, dev.ratedWhPerDay)
   if (why !== undefined) throw reportRule.reject('implausible', `report of ${d.report.device}#${d.report.counter}: ${why}`)
   return d
 }

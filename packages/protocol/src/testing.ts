@@ -29,3 +29,4 @@ export function entry (f: Fixture, h: number, seq: number, prev: VerifiedEntry |
   const bytes = signEntry(f.net, f.hubs[h], { hub: f.hubIds[h], seq, prev: prev?.id ?? null, epoch: epochOf(f.net, time), time, reports })
   return verifyEntry(f.net, bytes, time)
 }
+export * from './gov-testing.js'

@@ -14,7 +14,7 @@ import {
 } from '@ecandle/tally'
 import {
   decodeCanonical, decodeEntry, Domain, encode, encodeBundle, encodeCertificate, encodeConsensusPayload, encodeEvidence, encodeReportPayload, encodeValue,
-  entryDomain, limits, MAX_BUNDLE_BYTES, MAX_BUNDLE_MESSAGES, MAX_CERTIFICATE_BYTES, MAX_CONSENSUS_BYTES, networkId, parseNetwork,
+  entryDomain, limits, MAX_BUNDLE_BYTES, MAX_BUNDLE_MESSAGES, MAX_CERTIFICATE_BYTES, MAX_CONSENSUS_BYTES, networkId, noGovernance, parseNetwork,
   protocols, quorumOf, sha256, signConsensus, signingBytes, topics, valueIdOf, verifyConsensus, verifyEntry, verifyReport, voteDomain,
   ProtocolError, type ConsensusPayload, type EpochValue, type UsageReport, type VerifiedEntry
 } from '../src/index.js'
@@ -140,7 +140,7 @@ interface Agreement {
 }
 
 const valueJson = (v: EpochValue): Record<string, unknown> => ({
-  epoch: v.epoch, prev: v.prev, cut: v.cut.map(c => ({ hub: c.hub, seq: c.seq, id: c.id === null ? null : c.id.toString() })), root: v.root
+  epoch: v.epoch, prev: v.prev, cut: v.cut.map(c => ({ hub: c.hub, seq: c.seq, id: c.id === null ? null : c.id.toString() })), root: v.root, gov: v.gov, state: v.state, next: v.next
 })
 
 function payloadJson (p: ConsensusPayload): Record<string, unknown> {
@@ -169,11 +169,13 @@ function tallyEpoch0 (segmentEntries: VerifiedEntry[]): TallyResult {
 
 function agreement (e1: VerifiedEntry, eB1: VerifiedEntry): Agreement {
   const result = tallyEpoch0([e1, eB1])
-  const value: EpochValue = { epoch: 0, prev: null, cut: [{ hub: HUB_A, seq: 1, id: e1.id }, { hub: HUB_B, seq: 1, id: eB1.id }], root: result.root }
+  // No governance decided on this network: no resolutions, and the genesis state hash before and after (docs/governance.md §6).
+  const none = noGovernance(net)
+  const value: EpochValue = { epoch: 0, prev: null, cut: [{ hub: HUB_A, seq: 1, id: e1.id }, { hub: HUB_B, seq: 1, id: eB1.id }], root: result.root, ...none }
   const valueId = valueIdOf(value)
   // Epoch 1 extends epoch 0; hub B has nothing new, hub A's log is at #2 (stamped epoch 1).
-  const value1: EpochValue = { epoch: 1, prev: valueId, cut: [{ hub: HUB_A, seq: 1, id: e1.id }, { hub: HUB_B, seq: 1, id: eB1.id }], root: EMPTY_ROOT }
-  const empty: EpochValue = { epoch: 0, prev: null, cut: [{ hub: HUB_A, seq: 0, id: null }, { hub: HUB_B, seq: 0, id: null }], root: EMPTY_ROOT }
+  const value1: EpochValue = { epoch: 1, prev: valueId, cut: [{ hub: HUB_A, seq: 1, id: e1.id }, { hub: HUB_B, seq: 1, id: eB1.id }], root: EMPTY_ROOT, ...none }
+  const empty: EpochValue = { epoch: 0, prev: null, cut: [{ hub: HUB_A, seq: 0, id: null }, { hub: HUB_B, seq: 0, id: null }], root: EMPTY_ROOT, ...none }
 
   const signerOf = (from: string): typeof signers.hubA => from === HUB_A ? signers.hubA : signers.hubB
   const defs: Array<[string, ConsensusPayload]> = [
@@ -299,7 +301,7 @@ function agreement (e1: VerifiedEntry, eB1: VerifiedEntry): Agreement {
 
 /** An EpochValue as the plain map that is encoded (cut ids stay CID links). */
 function encodeValueMap (v: EpochValue): unknown {
-  return { epoch: v.epoch, prev: v.prev, cut: v.cut.map(c => ({ hub: c.hub, seq: c.seq, id: c.id })), root: v.root }
+  return { epoch: v.epoch, prev: v.prev, cut: v.cut.map(c => ({ hub: c.hub, seq: c.seq, id: c.id })), root: v.root, gov: v.gov, state: v.state, next: v.next }
 }
 
 // ---- tally: leaves, Merkle tree, proofs ----
@@ -513,11 +515,11 @@ export function buildVectors (): Record<string, unknown> {
     },
     names: {
       templates: {
-        topics: { entries: topics.entries(ID), evidence: topics.evidence(ID), consensus: topics.consensus(ID), certificates: topics.certificates(ID) },
-        protocols: { heads: protocols.heads(ID), entries: protocols.entries(ID), certificates: protocols.certificates(ID), tally: protocols.tally(ID), dht: `${protocols.dhtPrefix(ID)}/kad/1.0.0` }
+        topics: { entries: topics.entries(ID), evidence: topics.evidence(ID), consensus: topics.consensus(ID), certificates: topics.certificates(ID), governance: topics.governance(ID) },
+        protocols: { heads: protocols.heads(ID), entries: protocols.entries(ID), certificates: protocols.certificates(ID), governance: protocols.governance(ID), tally: protocols.tally(ID), dht: `${protocols.dhtPrefix(ID)}/kad/1.0.0` }
       },
-      topics: { entries: topics.entries(net.id), evidence: topics.evidence(net.id), consensus: topics.consensus(net.id), certificates: topics.certificates(net.id) },
-      protocols: { heads: protocols.heads(net.id), entries: protocols.entries(net.id), certificates: protocols.certificates(net.id), tally: protocols.tally(net.id), dhtPrefix: protocols.dhtPrefix(net.id), dht: `${protocols.dhtPrefix(net.id)}/kad/1.0.0` }
+      topics: { entries: topics.entries(net.id), evidence: topics.evidence(net.id), consensus: topics.consensus(net.id), certificates: topics.certificates(net.id), governance: topics.governance(net.id) },
+      protocols: { heads: protocols.heads(net.id), entries: protocols.entries(net.id), certificates: protocols.certificates(net.id), governance: protocols.governance(net.id), tally: protocols.tally(net.id), dhtPrefix: protocols.dhtPrefix(net.id), dht: `${protocols.dhtPrefix(net.id)}/kad/1.0.0` }
     },
     gossip: {
       version: 'gossipsub v1.1 (a hub speaks /meshsub/1.2.0, /meshsub/1.1.0, /meshsub/1.0.0 and /floodsub/1.0.0)',

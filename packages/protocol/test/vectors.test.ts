@@ -16,7 +16,7 @@ const sha = (hex: string): string => toHex(sha256(unhex(hex)))
 
 /** An EpochValue from its JSON form in the vectors (cut ids are CID strings there). */
 function valueOf (j: any): EpochValue {
-  return { epoch: j.epoch, prev: j.prev, cut: j.cut.map((c: any) => ({ hub: c.hub, seq: c.seq, id: c.id === null ? null : parseCid(c.id) })), root: j.root }
+  return { epoch: j.epoch, prev: j.prev, cut: j.cut.map((c: any) => ({ hub: c.hub, seq: c.seq, id: c.id === null ? null : parseCid(c.id) })), root: j.root, gov: j.gov, state: j.state, next: j.next }
 }
 
 /** A consensus payload from its JSON form (wire keys t, e, r, from, v, val, vr). */
@@ -84,9 +84,14 @@ describe('test vectors (vectors/protocol-v1.json)', () => {
     assert.deepEqual(fill(V.names.templates.topics), V.names.topics)
     const { dhtPrefix, ...named } = V.names.protocols
     assert.deepEqual(fill(V.names.templates.protocols), named)
-    assert.deepEqual(V.names.topics, { entries: topics.entries(id), evidence: topics.evidence(id), consensus: topics.consensus(id), certificates: topics.certificates(id) })
-    assert.deepEqual(named, { heads: protocols.heads(id), entries: protocols.entries(id), certificates: protocols.certificates(id), tally: protocols.tally(id), dht: `${protocols.dhtPrefix(id)}/kad/1.0.0` })
+    assert.deepEqual(V.names.topics, { entries: topics.entries(id), evidence: topics.evidence(id), consensus: topics.consensus(id), certificates: topics.certificates(id), governance: topics.governance(id) })
+    assert.deepEqual(named, { heads: protocols.heads(id), entries: protocols.entries(id), certificates: protocols.certificates(id), governance: protocols.governance(id), tally: protocols.tally(id), dht: `${protocols.dhtPrefix(id)}/kad/1.0.0` })
     assert.equal(dhtPrefix, protocols.dhtPrefix(id))
+    // Version 2: values carry governance (docs/governance.md §6).
+    assert.equal(V.names.topics.consensus, `/ecandle/${id}/consensus/2`)
+    assert.equal(V.names.topics.certificates, `/ecandle/${id}/certificates/2`)
+    assert.equal(V.names.topics.governance, `/ecandle/${id}/governance/1`)
+    assert.equal(V.names.protocols.governance, `/ecandle/${id}/sync/governance/1`)
     assert.equal(V.names.topics.entries, `/ecandle/${id}/entries/1`)
     assert.equal(V.names.protocols.tally, `/ecandle/${id}/sync/tally/1`)
     // One vote domain, with the network id, everywhere; no evidence domain (evidence is not signed).
@@ -212,8 +217,12 @@ describe('test vectors (vectors/protocol-v1.json)', () => {
       }
       const [decided, next] = V.consensus.values
       assert.equal(next.value.prev, decided.id)
-      // Keys in DAG-CBOR order: cut, prev, root, epoch.
-      assert.ok(decided.bytesHex.startsWith('a4' + '63637574'))
+      // Keys in DAG-CBOR order (length, then bytes): cut, gov, next, prev, root, epoch, state.
+      assert.ok(decided.bytesHex.startsWith('a7' + '63637574'))
+      assert.deepEqual(Object.keys(decodeCanonical<any>(unhex(decided.bytesHex), 'value')).sort(), ['cut', 'epoch', 'gov', 'next', 'prev', 'root', 'state'])
+      // Nothing decided on this network: no resolutions, the genesis state hash before and after.
+      assert.deepEqual(decided.value.gov, [])
+      assert.equal(decided.value.state, decided.value.next)
       const map = decodeCanonical<any>(unhex(decided.bytesHex), 'value')
       assert.ok(CID.asCID(map.cut[0].id) !== null, 'cut[0].id decodes as a CID')
       assert.equal(typeof map.root, 'string')

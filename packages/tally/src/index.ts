@@ -28,3 +28,4 @@ export {
   EMPTY_ROOT
 } from './merkle.js'
 export { restoreFromLeaves, diffLeaves, type RestoredEpoch, type LeafDifference } from './restore.js'
+export { builderWeights } from './weights.js'

@@ -167,8 +167,13 @@ export function tally (input: TallyInput): TallyResult {
       reason = 'unregistered'
     } else if (entry.equivocated) {
       reason = 'equivocated'
+    } else if (dev.retired === true) {
+      reason = 'retired'
     } else if (dev.hub !== r.hub) {
       reason = 'wrong-hub'
+    } else if (dev.activeFromS !== undefined && !(r.periodStart >= dev.activeFromS)) {
+      // Before the registration (or the move to this hub) took effect: a report made earlier, logged late.
+      reason = 'not-yet-registered'
     } else if (!isPlausible(r, dev)) {
       reason = 'implausible'
     } else if (entry.seen) {

@@ -25,6 +25,17 @@ export interface DeviceInfo {
   opex: string
   /** Rated output in Wh per day (used for the plausibility bound). */
   ratedWhPerDay: number
+  /**
+   * Governance (docs/governance.md §7): retired by a decided `device-retire` in force this epoch.
+   * Absent: live.
+   */
+  retired?: boolean
+  /**
+   * Governance: unix seconds from which the device's registration at `hub` is in force (the start of
+   * the epoch its device-add or device-move took effect). A report whose period starts before it
+   * counts nothing there. Absent: no bound (genesis devices).
+   */
+  activeFromS?: number
 }
 
 /** One report entry of the epoch's segment, as found in a hub's log. */
@@ -86,7 +97,9 @@ export interface TallyInput {
 export type ReasonCode =
   | 'unregistered'
   | 'equivocated'
+  | 'retired'
   | 'wrong-hub'
+  | 'not-yet-registered'
   | 'implausible'
   | 'duplicate'
   | 'over-cap'
@@ -95,7 +108,9 @@ export type ReasonCode =
 export const REASON_PRECEDENCE: readonly ReasonCode[] = [
   'unregistered',
   'equivocated',
+  'retired',
   'wrong-hub',
+  'not-yet-registered',
   'implausible',
   'duplicate',
   'over-cap'

@@ -14,8 +14,10 @@ export const registryArb: fc.Arbitrary<Map<string, DeviceInfo>> = fc
           hub: fc.constantFrom(...HUBS),
           capex: fc.constantFrom(...ACCOUNTS),
           opex: fc.constantFrom(...ACCOUNTS),
-          ratedWhPerDay: fc.constantFrom(0, 24, 48, 96)
-        }).map((r): DeviceInfo => ({ id, ...r })),
+          ratedWhPerDay: fc.constantFrom(0, 24, 48, 96),
+          // Governance: sometimes retired, sometimes registered (at its hub) only from a later time.
+          gov: fc.oneof({ weight: 8, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.nat(60) })
+        }).map(({ gov, ...r }): DeviceInfo => ({ id, ...r, ...(gov === 1 ? { retired: true } : gov > 1 ? { activeFromS: T0 + gov * 3 * 3600 } : {}) })),
         { freq: 5 }
       )
     )

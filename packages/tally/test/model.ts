@@ -43,7 +43,9 @@ export function model (input: TallyInput): ModelResult {
     let take = 0n
     if (!info) reason = 'unregistered'
     else if (idsByKey.get(k)!.size > 1 || input.equivocated.has(k)) reason = 'equivocated'
+    else if (info.retired === true) reason = 'retired'
     else if (info.hub !== r.hub) reason = 'wrong-hub'
+    else if (info.activeFromS !== undefined && !(r.periodStart >= info.activeFromS)) reason = 'not-yet-registered'
     else if (!plausible(r, info.ratedWhPerDay)) reason = 'implausible'
     else if (consumed.has(k)) reason = 'duplicate'
     else {

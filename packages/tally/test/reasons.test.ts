@@ -241,3 +241,25 @@ describe('reason codes', () => {
     assert.equal(e1.reports.length, 2)
   })
 })
+describe('reason codes under governance (registry in force during the epoch)', () => {
+  it('retired: a device retired in this epoch\'s registry counts nothing, wherever it reports', () => {
+    const devices = registry({ ...dev('d1', 'h1', 'aa', 'bb'), retired: true }, dev('d2', 'h1', 'aa', 'cc'))
+    assert.deepEqual(run([rep('h1', 1, 0, 'd1', 1, 500), rep('h2', 1, 0, 'd1', 2, 500), rep('h1', 2, 0, 'd2', 1, 500)], { devices }), ['h1/1/0:retired', 'h1/2/0:counted 500', 'h2/1/0:retired'])
+  })
+
+  it('not-yet-registered: a report whose period starts before the registration (or the move to this hub) took effect', () => {
+    const from = T0 + 2 * HOUR
+    const devices = registry({ ...dev('d1', 'h1', 'aa', 'bb'), activeFromS: from })
+    const before = rep('h1', 1, 0, 'd1', 1, 500)
+    const after = { ...rep('h1', 1, 1, 'd1', 2, 500), periodStart: from, periodEnd: from + HOUR }
+    assert.ok(before.periodStart < from)
+    assert.deepEqual(run([before, after], { devices }), ['h1/1/0:not-yet-registered', 'h1/1/1:counted 500'])
+    // At the hub it moved away from, wrong-hub comes first.
+    assert.deepEqual(run([{ ...after, hub: 'h0' }], { devices }), ['h0/1/1:wrong-hub'])
+  })
+
+  it('without the governance fields nothing changes (the worked example keeps its root)', () => {
+    const devices = registry({ ...dev('d1', 'h1', 'aa', 'bb'), activeFromS: undefined, retired: undefined })
+    assert.deepEqual(run([rep('h1', 1, 0, 'd1', 1, 500)], { devices }), ['h1/1/0:counted 500'])
+  })
+})

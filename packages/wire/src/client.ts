@@ -1,5 +1,7 @@
 import { limits } from '@ecandle/protocol'
-import { CERTIFICATES_PER_REQUEST, certificatesProtocol, entriesProtocol, headsProtocol, tallyProtocol, type HeadInfo, type ProofResponse } from './protocols.js'
+import {
+  CERTIFICATES_PER_REQUEST, certificatesProtocol, entriesProtocol, governanceProtocol, headsProtocol, tallyProtocol, type HeadInfo, type ProofResponse
+} from './protocols.js'
 import { ask, askAll, WireError, type CallOptions, type NodeWithStreams } from './streams.js'
 
 /**
@@ -60,4 +62,9 @@ export async function fetchLeaves<P> (node: NodeWithStreams<P>, peer: P, network
   const out: Uint8Array[] = []
   for await (const f of ask(node, peer, networkId, tallyProtocol, { epoch, account: null }, opts)) if ('leaves' in f) out.push(...f.leaves)
   return out
+}
+
+/** The resolutions epoch `epoch`'s decided value names (`{ epoch }`), or those of `ids` the peer holds (`{ ids }`), as served. */
+export async function fetchResolutions<P> (node: NodeWithStreams<P>, peer: P, networkId: string, q: { epoch: number } | { ids: string[] }, opts: CallOptions = {}): Promise<Uint8Array[]> {
+  return await askAll(node, peer, networkId, governanceProtocol, 'epoch' in q ? { epoch: q.epoch, ids: [] } : { epoch: null, ids: q.ids }, opts)
 }

@@ -1,5 +1,5 @@
 import {
-  CID, decodeCanonical, encode, expectBytes, expectMap, expectString, expectUint, limits, MAX_CERTIFICATE_BYTES, protocols,
+  CID, decodeCanonical, encode, expectBytes, expectMap, expectString, expectUint, governanceLimits, limits, MAX_CERTIFICATE_BYTES, protocols,
   ProtocolError
 } from '@ecandle/protocol'
 
@@ -13,9 +13,11 @@ import {
  * certificates: request { from, limit }          → up to min(limit, 64) frames, each one certificate
  * tally:        request { epoch, account: hex }  → one frame { leaf: bytes | null, path: [[side, hash]] }
  *               request { epoch, account: null } → frames { leaves: [bytes] }, every leaf in tree order
- * An epoch the server has not decided gets no frame at all (certificates, tally).
+ * governance:   request { epoch: E, ids: [] }    → the resolutions E's decided value names, one a frame
+ *               request { epoch: null, ids }     → those of the named resolutions the server holds
+ * An epoch the server has not decided gets no frame at all (certificates, tally, governance).
  */
-export type ProtocolId = 'heads' | 'entries' | 'certificates' | 'tally'
+export type ProtocolId = 'heads' | 'entries' | 'certificates' | 'tally' | 'governance'
 
 export interface WireProtocol<Req, Frame> {
   /** Short name, for logs. */
@@ -212,5 +214,45 @@ export const tallyProtocol: WireProtocol<TallyRequest, TallyFrame> = {
   maxInboundStreams: 4
 }
 
-/** Every request/response protocol, by id. */
+// ---- governance (docs/governance.md §9): resolutions of a decided epoch, or by id ----
+
+export interface GovernanceRequest { epoch: number | null, ids: string[] }
+
+const HEX64 = /^[0-9a-f]{64}$/
+
+export function encodeGovernanceRequest (r: GovernanceRequest): Uint8Array {
+  return encode({ epoch: r.epoch, ids: r.ids })
+}
+
+/** Exactly one question: an epoch (`ids` empty), or 1–128 ids (`epoch` null). */
+export function decodeGovernanceRequest (bytes: Uint8Array): GovernanceRequest {
+  const m = expectMap(decodeCanonical(bytes, 'governance request'), 'governance request', ['epoch', 'ids'])
+  const epoch = m.epoch === null ? null : expectUint(m.epoch, 'governance.epoch')
+  if (!Array.isArray(m.ids) || m.ids.length > governanceLimits.maxResolutionsPerValue) throw new ProtocolError('shape', `governance.ids: expected at most ${governanceLimits.maxResolutionsPerValue} ids`)
+  const ids = m.ids.map((x, i) => expectString(x, `governance.ids[${i}]`, 64, HEX64))
+  if ((epoch === null) === (ids.length === 0)) throw new ProtocolError('shape', 'governance request: give an epoch or ids, not both or neither')
+  return { epoch, ids }
+}
+
+/**
+ * Served by hubs once they run governance (the daemon phase); until then it is not in `wireProtocols`
+ * (the set every hub serves). Frames are resolutions as signed: checked by `verifyResolution` and
+ * against the certified value's `gov`, not here.
+ */
+export const governanceProtocol: WireProtocol<GovernanceRequest, Uint8Array> = {
+  id: 'governance',
+  name: protocols.governance,
+  encodeRequest: encodeGovernanceRequest,
+  decodeRequest: decodeGovernanceRequest,
+  encodeFrame: (b) => b,
+  decodeFrame: opaque('resolution frame', governanceLimits.maxResolutionBytes),
+  /** 128 ids of 64 hex characters and the map around them. */
+  maxRequestBytes: encodeGovernanceRequest({ epoch: null, ids: Array.from({ length: governanceLimits.maxResolutionsPerValue }, () => 'f'.repeat(64)) }).byteLength,
+  maxFrameBytes: governanceLimits.maxResolutionBytes,
+  maxFrames: () => governanceLimits.maxResolutionsPerValue,
+  timeoutMs: 30_000,
+  maxInboundStreams: 4
+}
+
+/** Every request/response protocol a hub serves, by id. */
 export const wireProtocols = { heads: headsProtocol, entries: entriesProtocol, certificates: certificatesProtocol, tally: tallyProtocol } as const

@@ -1,14 +1,30 @@
 import assert from 'node:assert/strict'
 import { CID, encode, limits, ProtocolError } from '@ecandle/protocol'
 import {
-  certificatesProtocol, entriesProtocol, headsProtocol, tallyProtocol, wireProtocols, CERTIFICATES_PER_REQUEST, LEAVES_PER_FRAME, MAX_LEAF_FRAMES
+  certificatesProtocol, entriesProtocol, governanceProtocol, headsProtocol, tallyProtocol, wireProtocols, CERTIFICATES_PER_REQUEST, LEAVES_PER_FRAME, MAX_LEAF_FRAMES
 } from '../src/index.js'
 
 const id = CID.parse('bafyreigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi')
 
 describe('wire protocols: names, codecs, limits', () => {
   it('names carry the network id (docs/protocol.md §8)', () => {
-    assert.deepEqual(Object.values(wireProtocols).map(p => p.name('n1')), ['/ecandle/n1/sync/heads/1', '/ecandle/n1/sync/entries/1', '/ecandle/n1/sync/certificates/1', '/ecandle/n1/sync/tally/1'])
+    assert.deepEqual(Object.values(wireProtocols).map(p => p.name('n1')), ['/ecandle/n1/sync/heads/1', '/ecandle/n1/sync/entries/1', '/ecandle/n1/sync/certificates/2', '/ecandle/n1/sync/tally/1'])
+    assert.equal(governanceProtocol.name('n1'), '/ecandle/n1/sync/governance/1')
+  })
+
+  it('governance (docs/governance.md §9): an epoch or ids, never both or neither, at most 128 ids of lowercase hex', () => {
+    const g = governanceProtocol
+    const a = 'ab'.repeat(32)
+    assert.deepEqual(g.decodeRequest(g.encodeRequest({ epoch: 7, ids: [] })), { epoch: 7, ids: [] })
+    assert.deepEqual(g.decodeRequest(g.encodeRequest({ epoch: null, ids: [a] })), { epoch: null, ids: [a] })
+    assert.deepEqual(g.encodeRequest({ epoch: 7, ids: [] }), encode({ epoch: 7, ids: [] }))
+    assert.throws(() => g.decodeRequest(encode({ epoch: 7, ids: [a] })), /not both or neither/)
+    assert.throws(() => g.decodeRequest(encode({ epoch: null, ids: [] })), /not both or neither/)
+    assert.throws(() => g.decodeRequest(encode({ epoch: null, ids: [a.toUpperCase()] })), ProtocolError)
+    assert.throws(() => g.decodeRequest(encode({ epoch: null, ids: Array.from({ length: 129 }, () => a) })), /at most 128/)
+    assert.throws(() => g.decodeRequest(encode({ epoch: 1, ids: [], x: 1 })), /unknown field/)
+    assert.equal(g.maxRequestBytes, g.encodeRequest({ epoch: null, ids: Array.from({ length: 128 }, () => 'f'.repeat(64)) }).byteLength)
+    assert.equal(g.maxFrames({ epoch: 1, ids: [] }), 128)
   })
 
   it('requests are the documented DAG-CBOR maps, byte for byte', () => {

@@ -1,0 +1,95 @@
+// Governance bench (issue 10): the size of every operation, of an approval and of resolutions; how
+// fast a validator or light peer checks them against raw Ed25519 verifies in the same run; the cost
+// of deciding an epoch that carries 100 operations on a registry of 10,000 devices, beside one that
+// carries none; and what 100 operations add to a value. Pure code, no processes.
+import {
+  decideGovernance, decodeCanonical, Domain, encodeValue, followValue, genesisState, governanceFields, parseNetwork, peerIdFromPublicKey, signerFromSeed,
+  toHex, verifyOperation, verifyResolution, verifySignature
+} from '@ecandle/protocol'
+import { deviceAddOp, govFixture, op, resolution } from '@ecandle/protocol/testing'
+import { log, round } from './lib/util.js'
+
+const seed = (a, b) => { const s = new Uint8Array(32).fill(a); s[0] = b & 0xff; s[1] = b >> 8; return s }
+
+export async function benchGovernance ({ registry = 10_000, ops = 100, builders = 100 } = {}) {
+  const f = govFixture({ hubs: 7 })
+  const id = f.net.id
+  const idOf = (b) => verifyOperation(id, b).id
+  const five = f.hubs.slice(0, 5)
+  const spare = peerIdFromPublicKey(f.spareHubs[0].publicKey)
+  const opsByType = {
+    'device-add': deviceAddOp(f, { id: 'candle-new-1', key: f.stranger, hub: 0, exp: 10 }),
+    'device-transfer': op(f, { type: 'device-transfer', exp: 10, device: 'h0-d0', role: 'capex', from: f.capex.publicKey, to: f.capex2.publicKey }, { from: f.capex, to: f.capex2 }),
+    'device-move': op(f, { type: 'device-move', exp: 10, device: 'h0-d1', from: f.hubIds[0], to: f.hubIds[1], opex: f.opex.publicKey, fromOperator: f.operators[0].publicKey, toOperator: f.operators[1].publicKey }, { opex: f.opex, fromOperator: f.operators[0], toOperator: f.operators[1] }),
+    'device-retire': op(f, { type: 'device-retire', exp: 10, device: 'h1-d1', capex: f.capex.publicKey, opex: f.opex.publicKey }, { capex: f.capex, opex: f.opex }),
+    'hub-add': op(f, { type: 'hub-add', exp: 10, hub: spare, operator: f.spareOperators[0].publicKey }, { hub: f.spareHubs[0], operator: f.spareOperators[0] }),
+    'hub-remove': op(f, { type: 'hub-remove', exp: 10, hub: f.hubIds[6] }, {}),
+    params: op(f, { type: 'params', exp: 10, set: { emissionPerEpoch: 2_000_000n, capexBps: 6500 } }, {})
+  }
+  const sizes = Object.fromEntries(Object.entries(opsByType).map(([k, b]) => [k, b.byteLength]))
+  const hubAddRes = resolution(f, opsByType['hub-add'], idOf(opsByType['hub-add']), five)
+  const voters = Array.from({ length: builders }, (_, i) => signerFromSeed(seed(0x70, i)))
+  const paramsRes = resolution(f, opsByType.params, idOf(opsByType.params), five, voters.map(v => [v, true]))
+  const approval = verifyResolution(id, hubAddRes).approvals[0].bytes
+
+  // Checking: a device-add resolution (3 role signatures and the maker's) per second, against raw verifies.
+  const addRes = resolution(f, opsByType['device-add'], idOf(opsByType['device-add']))
+  const n = 2000
+  let t = performance.now()
+  for (let i = 0; i < n; i++) verifyResolution(id, addRes)
+  const verifyResS = (performance.now() - t) / 1000
+  const d = verifyOperation(id, opsByType['device-add'])
+  const k = f.stranger.publicKey
+  t = performance.now()
+  for (let i = 0; i < n * 4; i++) verifySignature(k, `${Domain.gov}/${id}`, d.payload, d.signatures.device)
+  const rawS = (performance.now() - t) / 1000
+
+  // An epoch of 100 device-adds on a registry of 10,000 devices, beside an epoch of none.
+  log(`governance: a registry of ${registry} devices, ${ops} device-adds signed with real keys`)
+  const devices = Array.from({ length: registry }, (_, i) => ({
+    id: `d${i}`, publicKey: toHex(signerFromSeed(seed(0x80, i)).publicKey), hub: f.hubIds[i % 7], capex: toHex(f.capex.publicKey), opex: toHex(f.opex.publicKey), ratedWhPerDay: 500
+  }))
+  const big = parseNetwork({ ...JSON.parse(JSON.stringify(f.net.def)), devices })
+  const fb = { ...f, net: big }
+  const s = genesisState(big)
+  const adds = Array.from({ length: ops }, (_, i) => {
+    const b = deviceAddOp(fb, { id: `new-${i}`, key: signerFromSeed(seed(0x90, i)), hub: i % 7, exp: 10 })
+    return resolution(fb, b, verifyOperation(big.id, b).id)
+  })
+  const rs = adds.map(b => verifyResolution(big.id, b))
+  const { decided: _d, ...fields } = governanceFields(s, rs)
+  const value = { epoch: 0, prev: null, cut: s.validators.ids.map(hub => ({ hub, seq: 0, id: null })), root: '00'.repeat(32), ...fields }
+  const emptyValue = { ...value, gov: [], next: s.hash }
+  const time = (fn, reps) => { const t0 = performance.now(); for (let i = 0; i < reps; i++) fn(); return (performance.now() - t0) / reps }
+  const followMs = time(() => followValue(s, value, adds), 3)
+  const followEmptyMs = time(() => followValue(s, emptyValue, []), 20)
+  const decideOnlyMs = time(() => decideGovernance(s, rs), 3)
+  return {
+    operationBytes: sizes,
+    approvalBytes: approval.byteLength,
+    resolutionBytes: { deviceAdd: addRes.byteLength, hubAdd5of7: hubAddRes.byteLength, [`params5of7plus${builders}builders`]: paramsRes.byteLength },
+    resolutionVerifiesPerSec: round(n / verifyResS),
+    rawVerifiesPerSec: round((n * 4) / rawS),
+    deviceAddVsRaw: round((n / verifyResS) / ((n * 4) / rawS), 3),
+    registryDevices: registry,
+    opsPerEpoch: ops,
+    followEpochWithOpsMs: round(followMs, 1),
+    followEpochEmptyMs: round(followEmptyMs, 3),
+    decideWithOpsMs: round(decideOnlyMs, 1),
+    valueBytesWithOps: encodeValue(value).byteLength,
+    valueBytesEmpty: encodeValue(emptyValue).byteLength,
+    valueGovFieldBytes: encodeValue(value).byteLength - encodeValue(emptyValue).byteLength,
+    decodedCheck: decodeCanonical(encodeValue(value), 'value').gov.length
+  }
+}
+
+export function formatGovernance (g) {
+  const fmt = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
+  return [
+    ['governance: signed operation', Object.entries(g.operationBytes).map(([k, v]) => `${k} ${v} B`).slice(0, 2).join(', '), '', Object.entries(g.operationBytes).slice(2).map(([k, v]) => `${k} ${v}`).join(', ') + ' B'],
+    ['governance: signed approval', `${g.approvalBytes} B`, '', `resolutions: device-add ${g.resolutionBytes.deviceAdd} B, hub-add with 5 of 7 approvals ${g.resolutionBytes.hubAdd5of7} B, params with 5 + 100 builder votes ${Object.values(g.resolutionBytes)[2]} B`],
+    ['governance: device-add resolution checks', `${fmt(g.resolutionVerifiesPerSec)} /s`, '', `4 signatures each (device, operator, capex, maker): ${fmt(g.deviceAddVsRaw * 4, 2)}× of raw verify speed (raw ${fmt(g.rawVerifiesPerSec)} /s)`],
+    [`governance: epoch with ${g.opsPerEpoch} device-adds (registry ${fmt(g.registryDevices)})`, `${fmt(g.followEpochWithOpsMs, 1)} ms`, '', `light-peer followValue: ${g.opsPerEpoch} resolutions verified, rules, next state hash; rules + state alone ${fmt(g.decideWithOpsMs, 1)} ms; an epoch with none ${fmt(g.followEpochEmptyMs, 3)} ms`],
+    [`governance: value with ${g.opsPerEpoch} resolutions`, `${fmt(g.valueBytesWithOps)} B`, '≤ 64 KiB', `empty value ${fmt(g.valueBytesEmpty)} B (7 hubs); the ids add ${fmt(g.valueGovFieldBytes)} B`]
+  ]
+}
