@@ -1,6 +1,6 @@
 import {
   admissionLookup, carriedTally, checkContinuationLink, CID, followValue, genesisState as genesisNetworkState, ProtocolError, tallyDevicesAt, tallyParamsAt,
-  ValidationError, validatorsAt, verifyCertificate, verifyContinuation, verifyEntry, type EpochState, type Network, type VerifiedCertificate, type VerifiedEntry
+  ValidationError, validatorsAt, verifyCertificate, verifyContinuation, verifyEntryAsync, type EpochState, type Network, type VerifiedCertificate, type VerifiedEntry
 } from '@ecandle/protocol'
 import {
   builderWeights, diffLeaves, restoreFromLeaves, segmentRows, tally, tallyLeaves, verifyAccountProof, type SegmentReport, type TallyResult, type TallyState
@@ -41,6 +41,8 @@ export interface EpochAudit {
 }
 
 const short = (s: string): string => s.length > 16 ? `${s.slice(0, 12)}…` : s
+/** Entries whose signatures are being checked while the one before them is looked at. */
+const VERIFY_AHEAD = 4
 
 /**
  * Audits what hubs decided, trusting nothing but the network file: certificates are checked
@@ -285,13 +287,15 @@ export class Auditor {
     let expect = Math.max(1, from.seq)
     let last: VerifiedEntry | undefined
     const now = Date.now()
-    for await (const bytes of this.peer.entries(hub, expect, to.seq)) {
-      let v: VerifiedEntry
-      try {
-        v = verifyEntry(this.net, bytes, now, lookup)
-      } catch (err) {
-        if (!(err instanceof ValidationError)) throw err
-        return fail(expect, err.code, err.message)
+    // Entries are verified ahead of the checks below (signatures on worker threads, every core);
+    // results are taken in order, so findings are what a one-by-one pass would give.
+    const ahead: Array<Promise<VerifiedEntry | { err: unknown }>> = []
+    const take = async (): Promise<boolean> => {
+      const v = await ahead.shift()
+      if (v === undefined) return true
+      if ('err' in v) {
+        if (!(v.err instanceof ValidationError)) throw v.err
+        return fail(expect, v.err.code, v.err.message)
       }
       const p = v.payload
       if (p.hub !== hub || p.seq !== expect) return fail(expect, 'wrong-entry', `got entry ${short(p.hub)}#${p.seq} instead`)
@@ -310,7 +314,13 @@ export class Auditor {
       }
       last = v
       expect++
+      return true
     }
+    for await (const bytes of this.peer.entries(hub, expect, to.seq)) {
+      ahead.push(verifyEntryAsync(this.net, bytes, now, undefined, lookup).catch(err => ({ err })))
+      if (ahead.length >= VERIFY_AHEAD && !(await take())) return false
+    }
+    while (ahead.length > 0) if (!(await take())) return false
     if (last === undefined || last.payload.seq !== to.seq) return fail(expect, 'missing', `not served (the cut of epoch ${e} ends at #${to.seq})`)
     if (to.id === null || !last.id.equals(to.id)) return fail(to.seq, 'cut-id', `id ${last.id.toString()} is not ${String(to.id)}, the id the certificate's cut names`)
     return true

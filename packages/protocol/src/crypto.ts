@@ -75,7 +75,7 @@ function publicKeyObject (publicKey: Uint8Array): KeyObject {
 }
 
 function publicKeyByHex (publicKey: Uint8Array): KeyObject {
-  const hex = Buffer.from(publicKey).toString('hex')
+  const hex = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('hex') // a view, not a copy
   let key = keyCache.get(hex)
   if (key === undefined) {
     if (publicKey.byteLength !== 32) throw new ProtocolError('key', 'Ed25519 public key must be 32 bytes')
@@ -87,9 +87,21 @@ function publicKeyByHex (publicKey: Uint8Array): KeyObject {
 }
 
 export function verifySignature (publicKey: Uint8Array, domain: string, message: Uint8Array, signature: Uint8Array): boolean {
+  return checkSignature(publicKey, signingBytes(domain, message), signature, publicKeyObject)
+}
+
+/**
+ * verifySignature on the bytes actually signed (`signingBytes(domain, message)`, built by the
+ * caller), the key looked up by value: for VerifyPool's workers, which get copies of keys.
+ */
+export function verifySigningInput (publicKey: Uint8Array, input: Uint8Array, signature: Uint8Array): boolean {
+  return checkSignature(publicKey, input, signature, publicKeyByHex)
+}
+
+function checkSignature (publicKey: Uint8Array, input: Uint8Array, signature: Uint8Array, keyOf: (k: Uint8Array) => KeyObject): boolean {
   if (signature.byteLength !== 64) return false
   try {
-    return verify(null, signingBytes(domain, message), publicKeyObject(publicKey), signature)
+    return verify(null, input, keyOf(publicKey), signature)
   } catch {
     return false
   }

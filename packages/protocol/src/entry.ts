@@ -5,8 +5,9 @@ import { DECODE_CODES, isDecodeError, ProtocolError, rules } from './errors.js'
 import { contentId } from './ids.js'
 import { limits } from './names.js'
 import { epochOf, type Network } from './network.js'
-import { REPORT_CODES, verifyReport, type DecodedReport } from './report.js'
+import { decodeReportRejecting, REPORT_CODES, reportDevice, reportRulesAfterSignature, reportSignature, verifyReport, type DecodedReport } from './report.js'
 import { genesisLookup, HUB_ADMISSION_CODES, type EntryLookup } from './admission.js'
+import { defaultVerifier, type SignatureVerifier } from './verify-pool.js'
 
 /** One hub log entry: a batch of device-signed reports, hash-chained to the previous entry. */
 export interface EntryPayload {
@@ -41,8 +42,13 @@ export interface VerifiedEntry extends DecodedEntry {
 export const entryDomain = (networkId: string): string => `${Domain.entry}/${networkId}`
 
 export function signEntry (net: Network, signer: Signer, payload: EntryPayload): Uint8Array {
+  return sealEntry(net, signer, payload).bytes
+}
+
+function sealEntry (net: Network, signer: Signer, payload: EntryPayload): { bytes: Uint8Array, body: Uint8Array, signature: Uint8Array } {
   const body = encode({ ...payload })
-  return encode({ p: body, s: signer.sign(entryDomain(net.id), body) })
+  const signature = signer.sign(entryDomain(net.id), body)
+  return { bytes: encode({ p: body, s: signature }), body, signature }
 }
 
 /** Decodes a signed entry (shape and bounds only). Throws ProtocolError. */
@@ -89,38 +95,105 @@ const entryRule = rules<EntryCode>()
  * `admissionLookup(latest state)`, docs/governance.md §7).
  */
 export function verifyEntry (net: Network, bytes: Uint8Array, nowMs: number, lookup: EntryLookup = genesisLookup(net)): VerifiedEntry {
-  let e: DecodedEntry
+  const e = decodeEntryRejecting(bytes)
+  const hubKey = lookup.hubKey(e.payload.hub, e.payload.epoch)
+  entryRulesAfterSignature(net, e, verifySignature(hubKey, entryDomain(net.id), e.body, e.signature), nowMs)
+  const at = { lookup, stamp: e.payload.epoch }
+  const reports: DecodedReport[] = []
+  const lastCounter = new Map<string, number>()
+  for (const rb of e.payload.reports) {
+    const r = verifyReport(net, rb, e.payload.hub, at)
+    reportInEntryRules(e, r, lastCounter)
+    reports.push(r)
+  }
+  return { ...e, reports }
+}
+
+/**
+ * verifyEntry with the signatures checked by `verifier` (worker threads: every core), same rules,
+ * same order, so the same first failure: the hub signature alone first (a forged entry costs one
+ * check, not one per report); then, for the reports, the rules before each signature up to the
+ * first that fails, the signatures of the reports before it in one batch, and the rest in order.
+ */
+export async function verifyEntryAsync (net: Network, bytes: Uint8Array, nowMs: number, verifier: SignatureVerifier = defaultVerifier(), lookup: EntryLookup = genesisLookup(net)): Promise<VerifiedEntry> {
+  const e = decodeEntryRejecting(bytes)
+  const hubKey = lookup.hubKey(e.payload.hub, e.payload.epoch)
+  const [ok] = await verifier.verifyAll([{ publicKey: hubKey, domain: entryDomain(net.id), message: e.body, signature: e.signature }])
+  entryRulesAfterSignature(net, e, ok, nowMs)
+  const at = { lookup, stamp: e.payload.epoch }
+  const before: Array<{ d: DecodedReport, dev: ReturnType<typeof reportDevice> }> = []
+  let failed: { err: unknown } | undefined
+  for (const rb of e.payload.reports) {
+    try {
+      const d = decodeReportRejecting(rb)
+      before.push({ d, dev: reportDevice(net, d, e.payload.hub, at) })
+    } catch (err) {
+      failed = { err }
+      break
+    }
+  }
+  const oks = await verifier.verifyAll(before.map(b => reportSignature(b.dev, b.d)))
+  const reports: DecodedReport[] = []
+  const lastCounter = new Map<string, number>()
+  for (let i = 0; i < before.length; i++) {
+    const r = reportRulesAfterSignature(before[i].d, before[i].dev, oks[i])
+    reportInEntryRules(e, r, lastCounter)
+    reports.push(r)
+  }
+  if (failed !== undefined) throw failed.err
+  return { ...e, reports }
+}
+
+/**
+ * Our own next entry, of reports this hub verified when its devices sent them: signed, and
+ * returned as verifyEntry would return it without decoding or verifying anything again. The rules
+ * that need no signature check still run (a hub that may log, epoch of its time, not from the
+ * future, reports not after the entry, counters rising per device), as do the size limits.
+ */
+export function signVerifiedEntry (net: Network, signer: Signer, header: Omit<EntryPayload, 'reports'>, reports: DecodedReport[], nowMs: number, lookup: EntryLookup = genesisLookup(net)): VerifiedEntry {
+  if (reports.length === 0 || reports.length > limits.maxReportsPerEntry) throw entryRule.reject('entry-shape', `entry.reports: expected 1..${limits.maxReportsPerEntry} reports`)
+  const payload: EntryPayload = { ...header, reports: reports.map(r => r.bytes) }
+  const { bytes, body, signature } = sealEntry(net, signer, payload)
+  if (bytes.byteLength > limits.maxEntryBytes) throw entryRule.reject('entry-size', `entry: ${bytes.byteLength} bytes > ${limits.maxEntryBytes}`)
+  const e: DecodedEntry = { bytes, id: contentId(bytes), payload, signature, body }
+  lookup.hubKey(payload.hub, payload.epoch)
+  entryRulesAfterSignature(net, e, true, nowMs)
+  const lastCounter = new Map<string, number>()
+  for (const r of reports) reportInEntryRules(e, r, lastCounter)
+  return { ...e, reports }
+}
+
+function decodeEntryRejecting (bytes: Uint8Array): DecodedEntry {
   try {
-    e = decodeEntry(bytes)
+    return decodeEntry(bytes)
   } catch (err) {
     // Size, encoding and shape: the bytes themselves are bad.
     if (isDecodeError(err)) throw entryRule.reject(`entry-${err.code}`, err.message)
     throw err
   }
+}
+
+/** `ok`: the hub's signature over the payload bytes as received (its key from `lookup.hubKey`: only hubs that may log); then the rules after it. */
+function entryRulesAfterSignature (net: Network, e: DecodedEntry, ok: boolean, nowMs: number): void {
   const p = e.payload
-  // Only validator hubs keep logs.
-  const hubKey = lookup.hubKey(p.hub, p.epoch)
-  // The hub's signature over the payload bytes as received.
-  if (!verifySignature(hubKey, entryDomain(net.id), e.body, e.signature)) throw entryRule.reject('entry-signature', `entry ${p.hub}#${p.seq}: bad hub signature`)
+  if (!ok) throw entryRule.reject('entry-signature', `entry ${p.hub}#${p.seq}: bad hub signature`)
   // The epoch stamp must be the epoch of the entry's own time (a cut relies on it).
   if (p.epoch !== epochOf(net, p.time)) throw entryRule.reject('entry-epoch', `entry ${p.hub}#${p.seq}: epoch ${p.epoch} is not the epoch of its time`)
   // From our future: we may be behind; not provably bad, so drop it now and let sync bring it later.
   if (p.time > nowMs + limits.maxClockSkewMs) throw entryRule.ignore('future', `entry ${p.hub}#${p.seq}: time is ${p.time - nowMs} ms ahead of ours`)
-  const reports: DecodedReport[] = []
-  const lastCounter = new Map<string, number>()
-  for (const rb of p.reports) {
-    const r = verifyReport(net, rb, p.hub, { lookup, stamp: p.epoch })
-    // A report cannot end after the entry that carries it (beyond device clock slack).
-    if (r.report.periodEnd * 1000 > p.time + limits.maxReportSkewS * 1000) {
-      throw entryRule.reject('report-future', `entry ${p.hub}#${p.seq}: report ${r.report.device}#${r.report.counter} ends after the entry`)
-    }
-    // Counters rise strictly per device within an entry (across entries: checked against the log).
-    const last = lastCounter.get(r.report.device)
-    if (last !== undefined && r.report.counter <= last) {
-      throw entryRule.reject('counter-order', `entry ${p.hub}#${p.seq}: device ${r.report.device} counter ${r.report.counter} after ${last}`)
-    }
-    lastCounter.set(r.report.device, r.report.counter)
-    reports.push(r)
+}
+
+/** The rules for a verified report in its entry, in entry order. */
+function reportInEntryRules (e: DecodedEntry, r: DecodedReport, lastCounter: Map<string, number>): void {
+  const p = e.payload
+  // A report cannot end after the entry that carries it (beyond device clock slack).
+  if (r.report.periodEnd * 1000 > p.time + limits.maxReportSkewS * 1000) {
+    throw entryRule.reject('report-future', `entry ${p.hub}#${p.seq}: report ${r.report.device}#${r.report.counter} ends after the entry`)
   }
-  return { ...e, reports }
+  // Counters rise strictly per device within an entry (across entries: checked against the log).
+  const last = lastCounter.get(r.report.device)
+  if (last !== undefined && r.report.counter <= last) {
+    throw entryRule.reject('counter-order', `entry ${p.hub}#${p.seq}: device ${r.report.device} counter ${r.report.counter} after ${last}`)
+  }
+  lastCounter.set(r.report.device, r.report.counter)
 }

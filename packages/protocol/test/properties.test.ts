@@ -7,9 +7,9 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import fc from 'fast-check'
 import {
-  checkAppend, contentId, decodeCanonical, decodeEntry, decodeReport, encode, encodeEvidence, encodeReportPayload, epochOf, equalBytes,
+  checkAppend, contentId, decodeCanonical, decodeEntry, decodeReport, decodeReportGeneral, encode, encodeEvidence, encodeReportPayload, epochOf, equalBytes,
   limits, parseNetwork, signEntry, signReport, verifyEntry, verifyEvidence, verifyReport, CID, ProtocolError, ValidationError,
-  type Head, type Signer, type UsageReport, type VerifiedEntry
+  toHex, type DecodedReport, type Head, type Signer, type UsageReport, type VerifiedEntry
 } from '../src/index.js'
 import { DEVICE_ID_RE } from '../src/network.js'
 import {
@@ -117,6 +117,30 @@ describe('properties (fast-check)', function () {
     fc.assert(fc.property(bytesArb(reportPool, 300), ({ bytes }) => {
       const r = onlyProtocolErrors(() => decodeReport(bytes))
       if (!(r instanceof ProtocolError)) assert.ok(equalBytes(r.bytes, bytes))
+    }), params())
+  })
+
+  it(`decodeReport's direct reading of the canonical form gives what the general decoder gives, on valid, mutated and random reports (${RUNS} runs)`, () => {
+    const outcome = (fn: () => DecodedReport): unknown => {
+      try {
+        const d = fn()
+        return { report: d.report, payload: toHex(d.payload), signature: toHex(d.signature), id: d.id }
+      } catch (err) {
+        if (!(err instanceof ProtocolError)) throw err
+        return { code: err.code, message: err.message }
+      }
+    }
+    const signer = signers.deviceA
+    const validArb = reportArb.map(r => signReport(signer, r))
+    fc.assert(fc.property(fc.oneof(
+      validArb.map(bytes => ({ bytes, valid: true })),
+      fc.tuple(validArb, fc.array(mutationArb, { minLength: 1, maxLength: 3 })).map(([b, ms]) => ({ bytes: ms.reduce(applyMutation, b), valid: false })),
+      bytesArb(reportPool, 300).map(x => ({ bytes: x.bytes, valid: false }))
+    ), ({ bytes, valid }) => {
+      const got = outcome(() => decodeReport(bytes))
+      assert.deepEqual(got, outcome(() => decodeReportGeneral(bytes)))
+      // Every canonical report is read directly (its payload is a view of the bytes, not a copy).
+      if (valid) assert.equal(decodeReport(bytes).payload.buffer, bytes.buffer)
     }), params())
   })
 

@@ -1,5 +1,5 @@
 import {
-  APPEND_CODES, checkAppend, contentId, decodeEntry, encodeEvidence, ENTRY_CODES, equalBytes, EVIDENCE_CODES, rules, verifyEntry,
+  APPEND_CODES, checkAppend, contentId, decodeEntry, encodeEvidence, ENTRY_CODES, equalBytes, EVIDENCE_CODES, rules, verifyEntryAsync,
   verifyEvidence, ValidationError, type Network, type VerifiedEntry, type VerifiedEvidence
 } from '@ecandle/protocol'
 import type { Store } from '@ecandle/store'
@@ -37,7 +37,7 @@ const MAX_PENDING_BYTES = 8 * 1024 * 1024
 
 /**
  * The one way entries of any hub get into the store, from gossip, sync or our own log.
- * Signature checks run concurrently; the stateful part (head, chain link, counters, write) runs
+ * Signature checks run concurrently (on worker threads); the stateful part (head, chain link, counters, write) runs
  * one entry at a time, so the in-memory heads and counters always match the disk.
  */
 export class Ingest {
@@ -59,7 +59,18 @@ export class Ingest {
    * A gap queues the entry (bounded) and asks for sync.
    */
   async accept (bytes: Uint8Array, from: string, opts: { sync?: boolean } = {}): Promise<IngestResult> {
-    const e = verifyEntry(this.net, bytes, this.now())
+    // Signatures are checked on worker threads (every core), with verifyEntry's rules in its order;
+    // the stateful step still runs in arrival order.
+    const verified = verifyEntryAsync(this.net, bytes, this.now())
+    verified.catch(() => {}) // awaited below; a failure is the caller's
+    return await this.serial(async () => await this.apply(await verified, from, opts.sync === true, true))
+  }
+
+  /**
+   * Appends an entry that already passed every stateless rule: our own, built by signVerifiedEntry
+   * from reports verified when they arrived (nothing is decoded or verified twice).
+   */
+  async append (e: VerifiedEntry, from: string, opts: { sync?: boolean } = {}): Promise<IngestResult> {
     return await this.serial(async () => await this.apply(e, from, opts.sync === true, true))
   }
 
