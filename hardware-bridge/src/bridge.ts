@@ -1,5 +1,5 @@
 import type { DeviceLinkStatus } from '@ecandle/api'
-import type { RefusalReason } from '@ecandle/protocol'
+import type { DecodedReport, RefusalReason } from '@ecandle/protocol'
 
 /**
  * The contract between the hub daemon and whatever brings device reports in
@@ -20,8 +20,12 @@ export type SubmitResult =
 export type { RefusalReason }
 
 export interface BridgeHost {
-  /** Resolves once the report is durable (or refused); never rejects. */
-  submit: (reportBytes: Uint8Array) => Promise<SubmitResult>
+  /**
+   * One report, decoded once by the link (which needs its device and counter to answer); the host
+   * checks every rule but decoding. Resolves once the report is durable (or refused); never rejects.
+   * Several reports of one device may be submitted at once (a device's window).
+   */
+  submit: (report: DecodedReport) => Promise<SubmitResult>
   /** Hub clock, unix ms: devices are kept in sync with it. */
   now: () => number
 }

@@ -1,4 +1,4 @@
-import { ProtocolError, decodeReport, limits, type UsageReport } from '@ecandle/protocol'
+import { ProtocolError, decodeReport, limits, type DecodedReport, type UsageReport } from '@ecandle/protocol'
 import type { BridgeHost, DeviceLinkStatus, SubmitResult } from './bridge.js'
 import type { DeviceTable } from './device-table.js'
 import type { Logger } from './logger.js'
@@ -14,9 +14,13 @@ export interface LinkSessionOptions {
   logger?: Logger
   /** A report whose period ends before now − this is refused 'clock'. Default one year. */
   maxReportAgeS?: number
-  /** Reports waiting for host.submit, per device; more are dropped (the device resends). Default 16. */
+  /**
+   * Reports of one device submitted to the host and not answered yet (the device's window, as the
+   * hub sees it); more are dropped (the device resends). Default limits.maxReportsPerEntry (256):
+   * one entry's worth, docs/device-protocol.md H1.
+   */
   maxPerDevice?: number
-  /** Devices with reports waiting at once on this link; default 1024. */
+  /** Devices with reports in flight at once on this link; default 1024. */
   maxDevices?: number
   /** Counters to add to (to keep totals across reconnects); default fresh ones. */
   stats?: LinkSessionStats
@@ -26,7 +30,7 @@ export interface LinkSessionStats {
   messages: number
   badMessages: number
   reports: number
-  /** Reports dropped because a device had too many waiting (the device resends them). */
+  /** Reports dropped because a device had too many in flight (the device resends them). */
   overflow: number
   stored: number
   duplicate: number
@@ -34,17 +38,17 @@ export interface LinkSessionStats {
   busy: number
 }
 
-interface Waiting { bytes: Uint8Array, counter: number, report?: UsageReport }
-
 /**
  * The hub side of one link (a serial port, an MQTT connection): turns device messages into
- * host.submit calls and answers. Reports of one device are submitted one at a time in arrival
- * order (the hub refuses a counter older than one it stored); different devices go in parallel.
- * An ack leaves only once submit resolved stored/duplicate; 'busy' gets no answer at all.
+ * host.submit calls and answers. Each report is decoded once, here, and submitted as it arrives:
+ * a device may keep several in flight (its window, bounded by maxPerDevice), and the host answers
+ * each when the entry holding it is written. An ack leaves only once submit resolved
+ * stored/duplicate; 'busy' gets no answer at all.
  */
 export class LinkSession {
   readonly stats: LinkSessionStats
-  private readonly queues = new Map<string, Waiting[]>()
+  /** Counters submitted and not answered yet, per device. */
+  private readonly inFlight = new Map<string, Set<number>>()
   private closed = false
 
   constructor (private readonly o: LinkSessionOptions) {
@@ -98,23 +102,20 @@ export class LinkSession {
 
   close (): void {
     this.closed = true
-    this.queues.clear()
+    this.inFlight.clear()
   }
 
   private onReport (bytes: Uint8Array, fromDevice?: string): void {
     this.stats.reports++
-    let device: string, counter: number, periodEnd: number, report: UsageReport
+    let d: DecodedReport
     try {
-      const d = decodeReport(bytes)
-      report = d.report
-      device = d.report.device
-      counter = d.report.counter
-      periodEnd = d.report.periodEnd
+      d = decodeReport(bytes)
     } catch (err) {
       // No (device, counter) to ack: tell the link, the device cannot learn more than that.
       this.error('malformed', err instanceof ProtocolError ? err.message : 'undecodable report', fromDevice)
       return
     }
+    const { device, counter, periodEnd } = d.report
     if (fromDevice !== undefined && fromDevice !== device) {
       this.error('wrong-topic', `report of ${device} on ${fromDevice}'s topic`, fromDevice)
       return
@@ -128,34 +129,31 @@ export class LinkSession {
       this.sendTime(device)
       return
     }
-    let q = this.queues.get(device)
-    if (q === undefined) {
-      if (this.queues.size >= (this.o.maxDevices ?? 1024)) { this.stats.overflow++; return }
-      q = []
-      this.queues.set(device, q)
+    let mine = this.inFlight.get(device)
+    if (mine === undefined) {
+      if (this.inFlight.size >= (this.o.maxDevices ?? 1024)) { this.stats.overflow++; return }
+      mine = new Set()
+      this.inFlight.set(device, mine)
     }
-    // A resend of a report already waiting adds nothing.
-    if (q.some(w => w.counter === counter)) return
-    if (q.length >= (this.o.maxPerDevice ?? 16)) { this.stats.overflow++; return }
-    q.push({ bytes, counter, report })
-    if (q.length === 1) void this.drain(device, q)
+    // A resend of a report already in flight adds nothing: its answer is on the way.
+    if (mine.has(counter)) return
+    if (mine.size >= (this.o.maxPerDevice ?? limits.maxReportsPerEntry)) { this.stats.overflow++; return }
+    mine.add(counter)
+    void this.submit(d, mine)
   }
 
-  /** Submits one device's waiting reports in order, one at a time. */
-  private async drain (device: string, q: Waiting[]): Promise<void> {
-    while (q.length > 0 && !this.closed) {
-      const w = q[0]
-      let r: SubmitResult
-      try {
-        r = await this.o.host.submit(w.bytes)
-      } catch (err) {
-        r = { status: 'busy' } // the contract says submit never rejects; if it does, the device resends
-        this.o.logger?.error?.({ link: this.o.link, device, err }, 'device link: host.submit rejected')
-      }
-      q.shift()
-      this.answer(device, w.counter, r, w.report)
+  private async submit (d: DecodedReport, mine: Set<number>): Promise<void> {
+    const { device, counter } = d.report
+    let r: SubmitResult
+    try {
+      r = await this.o.host.submit(d)
+    } catch (err) {
+      r = { status: 'busy' } // the contract says submit never rejects; if it does, the device resends
+      this.o.logger?.error?.({ link: this.o.link, device, err }, 'device link: host.submit rejected')
     }
-    if (this.queues.get(device) === q) this.queues.delete(device)
+    mine.delete(counter)
+    if (mine.size === 0 && this.inFlight.get(device) === mine) this.inFlight.delete(device)
+    if (!this.closed) this.answer(device, counter, r, d.report)
   }
 
   private answer (device: string, counter: number, r: SubmitResult, report?: UsageReport): void {

@@ -1,5 +1,5 @@
 import * as dagCbor from '@ipld/dag-cbor'
-import { DEVICE_ID_RE, ProtocolError, encode, limits } from '@ecandle/protocol'
+import { DEVICE_ID_RE, ProtocolError, limits } from '@ecandle/protocol'
 import { MAX_PAYLOAD_BYTES } from './frame.js'
 
 /**
@@ -22,8 +22,14 @@ export interface LinkErrorMsg { type: 'error', code: string, message: string, de
 
 const MAX_TEXT = 128
 
+/** A message's DAG-CBOR bytes: its wire map (wireForm), written directly (encodeFlatMap). */
 export function encodeMessage (m: LinkMessage): Uint8Array {
-  let w: Record<string, unknown>
+  return encodeFlatMap(wireForm(m))
+}
+
+/** The map a message is on the wire, as `encode` (DAG-CBOR) would take it. */
+export function wireForm (m: LinkMessage): Record<string, string | number | Uint8Array> {
+  let w: Record<string, string | number | Uint8Array>
   switch (m.type) {
     case 'hello':
       w = { t: 'hello', d: m.device, fw: m.firmware }
@@ -45,11 +51,83 @@ export function encodeMessage (m: LinkMessage): Uint8Array {
       if (m.device !== undefined) w.d = m.device
       break
   }
-  return encode(w)
+  return w
+}
+
+const te = new TextEncoder()
+const scratch = new Uint8Array(4 * MAX_PAYLOAD_BYTES)
+
+/**
+ * Canonical DAG-CBOR of a flat map of text, unsigned integers and bytes — every link message —
+ * without the general encoder's per-call allocations (acks go out by the thousand). Keys are
+ * sorted by length, then bytewise; lengths and integers take their shortest form. Tested to give
+ * exactly `encode(map)`.
+ */
+export function encodeFlatMap (map: Record<string, string | number | Uint8Array>): Uint8Array {
+  const keys = Object.keys(map)
+  // Insertion sort: a handful of keys, and no allocation (Array.prototype.sort makes a work copy).
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i]
+    let j = i - 1
+    while (j >= 0 && (keys[j].length > k.length || (keys[j].length === k.length && keys[j] > k))) { keys[j + 1] = keys[j]; j-- }
+    keys[j + 1] = k
+  }
+  let o = 0
+  const head = (major: number, n: number): void => {
+    const m = major << 5
+    if (n < 24) scratch[o++] = m | n
+    else if (n < 0x100) { scratch[o++] = m | 24; scratch[o++] = n }
+    else if (n < 0x10000) { scratch[o++] = m | 25; scratch[o++] = n >> 8; scratch[o++] = n & 0xff }
+    else if (n < 0x1_0000_0000) { scratch[o++] = m | 26; scratch[o++] = n >>> 24; scratch[o++] = (n >> 16) & 0xff; scratch[o++] = (n >> 8) & 0xff; scratch[o++] = n & 0xff }
+    else {
+      const hi = Math.floor(n / 0x1_0000_0000)
+      const lo = n >>> 0
+      scratch[o++] = m | 27
+      scratch[o++] = hi >>> 24; scratch[o++] = (hi >> 16) & 0xff; scratch[o++] = (hi >> 8) & 0xff; scratch[o++] = hi & 0xff
+      scratch[o++] = lo >>> 24; scratch[o++] = (lo >> 16) & 0xff; scratch[o++] = (lo >> 8) & 0xff; scratch[o++] = lo & 0xff
+    }
+  }
+  const text = (v: string): void => {
+    // ASCII (ids, codes, status words) is written as it is; anything else through TextEncoder.
+    let ascii = v.length < 0x100
+    for (let i = 0; ascii && i < v.length; i++) ascii = v.charCodeAt(i) < 0x80
+    if (ascii) {
+      head(3, v.length)
+      for (let i = 0; i < v.length; i++) scratch[o++] = v.charCodeAt(i)
+      return
+    }
+    const b = te.encode(v)
+    head(3, b.byteLength)
+    scratch.set(b, o)
+    o += b.byteLength
+  }
+  head(5, keys.length)
+  for (const k of keys) {
+    const v = map[k]
+    text(k)
+    if (typeof v === 'string') text(v)
+    else if (typeof v === 'number') {
+      if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`message field ${k}: not an unsigned integer`)
+      head(0, v)
+    } else {
+      head(2, v.byteLength)
+      scratch.set(v, o)
+      o += v.byteLength
+    }
+  }
+  return scratch.slice(0, o)
 }
 
 /** Decodes one message; throws ProtocolError (never anything else) on bad input. */
 export function decodeMessage (bytes: Uint8Array): LinkMessage {
+  // The hot message, { r: <bytes>, t: "report" } in its canonical form, is read directly.
+  const report = canonicalReportMessage(bytes)
+  if (report !== undefined) return { type: 'report', report }
+  return decodeMessageGeneral(bytes)
+}
+
+/** decodeMessage through the general DAG-CBOR decoder only (the reference its fast path is tested against). */
+export function decodeMessageGeneral (bytes: Uint8Array): LinkMessage {
   if (bytes.byteLength > MAX_PAYLOAD_BYTES) throw new ProtocolError('size', `message of ${bytes.byteLength} bytes`)
   let v: unknown
   try {
@@ -85,6 +163,20 @@ export function decodeMessage (bytes: Uint8Array): LinkMessage {
     default:
       throw new ProtocolError('shape', `message: unknown type ${JSON.stringify(String(m.t)).slice(0, 40)}`)
   }
+}
+
+const REPORT_TAIL = Uint8Array.of(0x61, 0x74, 0x66, 0x72, 0x65, 0x70, 0x6f, 0x72, 0x74) // "t": "report"
+
+/** The `r` bytes of a canonical report message (a view of `b`), or undefined if `b` is anything else. */
+function canonicalReportMessage (b: Uint8Array): Uint8Array | undefined {
+  if (b.byteLength < 13 || b[0] !== 0xa2 || b[1] !== 0x61 || b[2] !== 0x72) return undefined // map(2), "r"
+  let o = 3
+  let len: number
+  if (b[o] >= 0x41 && b[o] <= 0x57) len = b[o++] - 0x40
+  else if (b[o] === 0x58 && b[o + 1] >= 24) { len = b[o + 1]; o += 2 } else return undefined
+  if (len > limits.maxReportBytes || o + len + REPORT_TAIL.byteLength !== b.byteLength) return undefined
+  for (let i = 0; i < REPORT_TAIL.byteLength; i++) if (b[o + len + i] !== REPORT_TAIL[i]) return undefined
+  return b.subarray(o, o + len)
 }
 
 function deviceId (v: unknown): string {

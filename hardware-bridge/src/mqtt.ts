@@ -20,6 +20,14 @@ export const mqttTopics = {
   allUp: (net: string): string => `ecandle/${net}/dev/+/up`
 }
 
+/**
+ * The hub's legs of the message flow (broker → hub, hub → broker) are QoS 0: a message lost there
+ * (only when a connection breaks) costs a resend (D4) and never a report, since acks are sent only
+ * for what is stored. QoS 1 would add a PUBACK per message each way, a stored copy of every ack,
+ * and the broker's in-flight window (20 messages) in front of the hub. Devices publish at QoS 1.
+ */
+const HUB_QOS = 0
+
 const UP_RE = /^ecandle\/[^/]+\/dev\/([A-Za-z0-9._-]{1,64})\/up$/
 
 export interface MqttBridgeOptions {
@@ -33,7 +41,7 @@ export interface MqttBridgeOptions {
   connect?: (opts: IClientOptions) => MqttClient
   /** Broadcast the hub clock this often; default 10 min. */
   timeSyncMs?: number
-  /** Unconfirmed publishes kept; beyond this, messages are dropped (devices resend). Default 1000. */
+  /** Publishes not yet written to the broker connection; beyond this, messages are dropped (devices resend). Default 1000. */
   maxPendingPublishes?: number
   maxReportAgeS?: number
   logger?: Logger
@@ -63,7 +71,7 @@ export function createMqttBridge (opts: MqttBridgeOptions): MqttBridge {
     // Offline publishes would queue without bound in the client; the device resends instead.
     if (c === undefined || !c.connected || pending >= maxPending) { extra.droppedPublishes++; return }
     pending++
-    c.publish(topic, Buffer.from(body), { qos: 1 }, err => {
+    c.publish(topic, Buffer.from(body), { qos: HUB_QOS }, err => {
       pending--
       if (err != null) log.debug?.({ topic, err: err.message }, 'mqtt: publish failed')
     })
@@ -89,8 +97,9 @@ export function createMqttBridge (opts: MqttBridgeOptions): MqttBridge {
         extra.connects++
         extra.lastConnectError = undefined
         noDelay(c)
+        coalesceWrites(c)
         log.info?.({ url: opts.url }, 'mqtt: connected')
-        c.subscribe(mqttTopics.allUp(net), { qos: 1 }, err => {
+        c.subscribe(mqttTopics.allUp(net), { qos: HUB_QOS }, err => {
           if (err != null) log.warn?.({ err: err.message }, 'mqtt: subscribe failed')
           else s.sendTime() // time sync at connect
         })
@@ -131,4 +140,21 @@ export function createMqttBridge (opts: MqttBridgeOptions): MqttBridge {
 export function noDelay (c: MqttClient): void {
   const stream = c.stream as { setNoDelay?: (v: boolean) => void } | undefined
   stream?.setNoDelay?.(true)
+}
+
+/**
+ * Packets written in one turn of the event loop leave in one write: the client answers every
+ * QoS 1 message of a socket read with its own PUBACK, one system call each (mqtt-packet uncorks
+ * per packet); held corked until the turn ends, they go together. Latency: at most that turn.
+ */
+export function coalesceWrites (c: MqttClient): void {
+  const stream = c.stream as { cork?: () => void, uncork?: () => void, on?: (e: string, f: () => void) => void } | undefined
+  if (stream?.cork === undefined || stream.uncork === undefined || stream.on === undefined) return
+  let corked = false
+  stream.on('data', () => {
+    if (corked) return
+    corked = true
+    stream.cork?.()
+    setImmediate(() => { corked = false; stream.uncork?.() })
+  })
 }

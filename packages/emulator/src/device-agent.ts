@@ -1,4 +1,4 @@
-import { decodeReport, signReport, signerFromSeed, type Signer, type UsageReport } from '@ecandle/protocol'
+import { decodeReport, limits, signReport, signerFromSeed, type Signer, type UsageReport } from '@ecandle/protocol'
 import type { AgentStore } from './agent-store.js'
 import type { DeviceClock } from './device-clock.js'
 import { DeviceModel } from './device-model.js'
@@ -18,8 +18,13 @@ export interface DeviceAgentOptions {
    */
   send: (m: LinkMessage) => boolean | undefined | void
   firmware?: string
-  /** Resend the oldest unacked report after this long without an ack; default 5000 ms. */
+  /** Resend an unacked report after this long without an ack; default 5000 ms. */
   resendAfterMs?: number
+  /**
+   * Reports in flight at once: the oldest `window` unacked reports are sent without waiting for
+   * each other's acks (docs/device-protocol.md D4). 1 = stop-and-wait; at most 256. Default 1.
+   */
+  window?: number
   /** Unacked reports kept (oldest dropped); default 1000. */
   maxQueue?: number
   /** Wait this long after hello for the hub's time before sending reports anyway; default 3000 ms. */
@@ -36,27 +41,28 @@ export interface DeviceAgentStats { made: number, sent: number, acked: number, r
 
 /**
  * One emulated eCandle as its firmware would behave on the link (docs/device-protocol.md):
- * hello on (re)connect, clock from the hub's time messages, one report in flight at a time
- * (stop-and-wait keeps reports in counter order at the hub), resend until acked, unacked
- * reports and the last counter kept in flash across reboots.
+ * hello on (re)connect, clock from the hub's time messages, up to `window` of the oldest unacked
+ * reports in flight (1: stop-and-wait), each resent until acked, unacked reports and the last
+ * counter kept in flash across reboots.
  */
 export class DeviceAgent {
   readonly id: string
   readonly stats: DeviceAgentStats = { made: 0, sent: 0, acked: 0, refused: 0, dropped: 0, reboots: 0, timeSyncs: 0 }
   private readonly signer: Signer
   private model: DeviceModel
-  private queue: Array<{ bytes: Uint8Array, counter: number }> = []
+  /** Unacked reports, oldest first; `sentAt` (real clock) once sent since the link came up. */
+  private queue: Array<{ bytes: Uint8Array, counter: number, sentAt?: number }> = []
   private lastCounter = 0
   private periodStart = 0
   private online = false
   private helloAt = 0
   private synced = false
-  private sentAt = 0
-  private sentCounter = -1
+  private readonly window: number
 
   constructor (private readonly o: DeviceAgentOptions) {
     this.id = o.device.id
     this.signer = signerFromSeed(o.device.seed)
+    this.window = Math.max(1, Math.min(limits.maxReportsPerEntry, Math.floor(o.window ?? 1)))
     this.model = this.newModel()
     this.boot()
   }
@@ -78,7 +84,7 @@ export class DeviceAgent {
     this.online = true
     this.synced = false
     this.helloAt = this.realNow()
-    this.sentCounter = -1
+    this.unsend()
     this.o.send({ type: 'hello', device: this.id, firmware: this.o.firmware ?? 'ecandle-emulator/1', clock: Math.floor(this.o.clock.now() / 1000) })
   }
 
@@ -104,25 +110,27 @@ export class DeviceAgent {
       } else {
         this.stats.acked++
       }
-      if (m.counter === this.sentCounter) this.sentCounter = -1
       this.persist()
       this.o.onAck?.(m)
       this.poll() // next one right away
     }
   }
 
-  /** Makes due reports and sends the oldest unacked one if it may go. Call it often (every ~100 ms). */
+  /** Makes due reports and sends those of the window that may go. Call it often (every ~100 ms). */
   poll (): void {
     this.makeDue()
     if (!this.online) return
-    if (!this.synced && this.realNow() - this.helloAt < (this.o.helloWaitMs ?? 3000)) return
-    const head = this.queue[0]
-    if (head === undefined) return
-    if (this.sentCounter === head.counter && this.realNow() - this.sentAt < (this.o.resendAfterMs ?? 5000)) return
-    if (this.o.send({ type: 'report', report: head.bytes }) === false) return // line busy: next poll
-    this.sentCounter = head.counter
-    this.sentAt = this.realNow()
-    this.stats.sent++
+    const now = this.realNow()
+    if (!this.synced && now - this.helloAt < (this.o.helloWaitMs ?? 3000)) return
+    const resendAfter = this.o.resendAfterMs ?? 5000
+    const n = Math.min(this.window, this.queue.length)
+    for (let i = 0; i < n; i++) {
+      const q = this.queue[i]
+      if (q.sentAt !== undefined && now - q.sentAt < resendAfter) continue
+      if (this.o.send({ type: 'report', report: q.bytes }) === false) return // line busy: next poll
+      q.sentAt = now
+      this.stats.sent++
+    }
   }
 
   /** The bytes of the report that would be sent now (fault injection resends it). */
@@ -152,7 +160,11 @@ export class DeviceAgent {
     }
     this.periodStart = Math.floor(this.o.clock.now() / 1000)
     this.synced = false
-    this.sentCounter = -1
+  }
+
+  /** After a (re)connect nothing counts as sent: the window goes again at once. */
+  private unsend (): void {
+    for (let i = 0; i < Math.min(this.window, this.queue.length); i++) this.queue[i].sentAt = undefined
   }
 
   private makeDue (): void {

@@ -27,6 +27,9 @@ export interface DeviceSideOptions {
   /** Flash of the emulated devices (JSON); omitted: kept in memory only. */
   statePath?: string
   resendAfterMs?: number
+  /** Reports each device keeps in flight (docs/device-protocol.md D4); default 1. */
+  window?: number
+  /** Unacked reports each device keeps in flash (the oldest is dropped beyond it); default 1000. */
   maxQueue?: number
   /** Each device's clock starts off by this much (ms) until the hub sets it. */
   clockSkewMs?: number
@@ -63,6 +66,7 @@ function makeAgents (o: DeviceSideOptions, store: AgentStore, sendFor: (id: stri
       store,
       send: sendFor(device.id),
       resendAfterMs: o.resendAfterMs,
+      window: o.window,
       maxQueue: o.maxQueue,
       faultRate: o.faultRate,
       logger: o.logger,

@@ -1,4 +1,4 @@
-import { DEVICE_ID_RE, fromHex, signReport, signerFromSeed, type Signer, type UsageReport } from '@ecandle/protocol'
+import { DEVICE_ID_RE, decodeReport, fromHex, signReport, signerFromSeed, type DecodedReport, type Signer, type UsageReport } from '@ecandle/protocol'
 import type { Bridge, BridgeHost, DeviceLinkStatus, Logger, SubmitResult } from '@ecandle/hardware-bridge'
 import { DeviceModel } from './device-model.js'
 import { DEFAULT_LOCATION, solarDay, type Location } from './sun.js'
@@ -53,7 +53,8 @@ export interface Emulator extends Bridge {
 }
 
 interface Pending {
-  bytes: Uint8Array
+  /** The signed report, decoded once here (the host takes it decoded, as from a device link). */
+  report: DecodedReport
   counter: number
   /** When the next attempt may start (after busy, or when an attempt got no answer). */
   nextAt: number
@@ -100,8 +101,8 @@ export function devicesFromKeyFile (file: DeviceKeyFile): EmulatedDevice[] {
  * counter is never reused across restarts without any state file, as long as the host clock does
  * not step back across a restart and only one process emulates a given device key.
  *
- * Delivery is strictly in order per device (the hub refuses a counter older than one it stored):
- * only the oldest unacked report is ever in flight.
+ * Delivery is in order per device, one report in flight (a window of 1, the simplest device of
+ * docs/device-protocol.md D4): only the oldest unacked report is ever submitted.
  */
 export function createEmulator (opts: EmulatorOptions): Emulator {
   const intervalMs = Math.round(opts.reportIntervalS * 1000)
@@ -175,7 +176,7 @@ export function createEmulator (opts: EmulatorOptions): Emulator {
     const counter = Math.max(d.lastCounter + 1, end)
     d.lastCounter = counter
     const report: UsageReport = { device: d.spec.id, counter, periodStart: start, periodEnd: end, ...s }
-    const bytes = signReport(d.signer, report)
+    const signed = decodeReport(signReport(d.signer, report))
     stats.made++
     const day = solarDay(location, end * 1000)
     if (day !== d.day) { d.day = day; d.status.energyTodayMwh = 0 }
@@ -189,7 +190,7 @@ export function createEmulator (opts: EmulatorOptions): Emulator {
       stats.dropped++
       log.warn?.({ device: d.spec.id, counter: old.counter }, 'emulator: queue full, dropped the oldest report')
     }
-    d.queue.push({ bytes, counter, nextAt: 0, attempts: 0, done: false })
+    d.queue.push({ report: signed, counter, nextAt: 0, attempts: 0, done: false })
   }
 
   /** Sends the oldest unacked report if it may go now. */
@@ -203,7 +204,7 @@ export function createEmulator (opts: EmulatorOptions): Emulator {
     d.outstanding++
     let answer: Promise<SubmitResult>
     try {
-      answer = host.submit(head.bytes)
+      answer = host.submit(head.report)
     } catch (err) {
       answer = Promise.reject(err)
     }

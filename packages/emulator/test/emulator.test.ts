@@ -268,7 +268,7 @@ describe('emulator with real timers', () => {
     const six = new Promise<void>(resolve => { done = resolve })
     await emu.start({
       now: () => Date.now(),
-      submit: async (bytes) => { decodeReport(bytes); if (++n === 6) done(); return n === 2 ? { status: 'busy' } : { status: 'stored' } }
+      submit: async (d) => { decodeReport(d.bytes); if (++n === 6) done(); return n === 2 ? { status: 'busy' } : { status: 'stored' } }
     })
     await six
     await emu.stop()

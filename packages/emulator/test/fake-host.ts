@@ -1,3 +1,4 @@
+import type { DecodedReport } from '@ecandle/protocol'
 import type { BridgeHost, SubmitResult } from '@ecandle/hardware-bridge'
 
 /** A BridgeHost that stores in memory, with a clock the test moves and an answer the test picks. */
@@ -7,8 +8,8 @@ export class FakeHost implements BridgeHost {
   answer: (bytes: Uint8Array) => SubmitResult | Promise<SubmitResult> = () => ({ status: 'stored' })
   constructor (startMs: number) { this.t = startMs }
   now = (): number => this.t
-  submit = async (bytes: Uint8Array): Promise<SubmitResult> => {
-    this.submitted.push(bytes)
-    return await this.answer(bytes)
+  submit = async (d: DecodedReport): Promise<SubmitResult> => {
+    this.submitted.push(d.bytes)
+    return await this.answer(d.bytes)
   }
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Domain, decodeReport, generateSeed, signerFromSeed, verifySignature } from '@ecandle/protocol'
+import { Domain, generateSeed, signerFromSeed, verifySignature, type DecodedReport } from '@ecandle/protocol'
 import type { BridgeHost, SubmitResult } from '@ecandle/hardware-bridge'
 import type { EmulatedDevice } from '../src/emulator.js'
 
@@ -42,12 +42,11 @@ export class MemoryHost implements BridgeHost {
 
   now = (): number => Date.now()
 
-  submit = async (bytes: Uint8Array): Promise<SubmitResult> => {
+  submit = async (d: DecodedReport): Promise<SubmitResult> => {
     this.submits++
+    const bytes = d.bytes
     const o = this.answerOverride?.(bytes)
     if (o !== undefined) return o
-    let d
-    try { d = decodeReport(bytes) } catch (err) { this.refusals++; return { status: 'refused', reason: 'malformed', message: (err as Error).message } }
     const key = this.keys.get(d.report.device)
     if (key === undefined) { this.refusals++; return { status: 'refused', reason: 'unregistered-device', message: d.report.device } }
     if (!verifySignature(key, Domain.report, d.payload, d.signature)) { this.refusals++; return { status: 'refused', reason: 'bad-signature', message: '' } }

@@ -22,6 +22,8 @@ const USAGE = `ecandle-emulate: eCandle devices speaking the device link protoco
   --state FILE         flash: unacked reports and last counters survive restarts (default: memory only)
   --lat D --lon D      hub location for the sun (default Nairobi)
   --resend-ms N        resend an unacked report after N ms (default 5000)
+  --window N           reports in flight per device, 1..256 (default 1: stop-and-wait)
+  --queue N            unacked reports a device keeps in flash, oldest dropped beyond (default 1000)
   --backfill N         start with N reports per device for the periods before now
   --skew-s N           device clocks start N s off until the hub sets them
   --drift-ppm N        device clocks drift by N ppm
@@ -56,6 +58,8 @@ async function main (): Promise<void> {
       lat: { type: 'string' },
       lon: { type: 'string' },
       'resend-ms': { type: 'string' },
+      window: { type: 'string' },
+      queue: { type: 'string' },
       backfill: { type: 'string' },
       'skew-s': { type: 'string' },
       'drift-ppm': { type: 'string' },
@@ -73,6 +77,8 @@ async function main (): Promise<void> {
     process.stdout.write(USAGE)
     process.exit(a.help === true ? 0 : 2)
   }
+  const window = num(a.window, 'window', 1)
+  if (!Number.isInteger(window) || window < 1 || window > 256) { process.stderr.write('--window: an integer from 1 to 256 (the hub takes at most 256 reports of a device at once)\n'); process.exit(2) }
   const keys = JSON.parse(readFileSync(a.keys, 'utf8')) as DeviceKeyFile
   const o: DeviceSideOptions = {
     devices: devicesFromKeyFile(keys),
@@ -80,6 +86,8 @@ async function main (): Promise<void> {
     reportIntervalS: num(a.interval, 'interval', 60),
     statePath: a.state,
     resendAfterMs: num(a['resend-ms'], 'resend-ms', 5000),
+    window,
+    maxQueue: num(a.queue, 'queue', 1000),
     backfill: num(a.backfill, 'backfill', 0),
     clockSkewMs: num(a['skew-s'], 'skew-s', 0) * 1000,
     driftPpm: num(a['drift-ppm'], 'drift-ppm', 0),
