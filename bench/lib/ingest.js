@@ -8,12 +8,13 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import {
   contentId, decodeEntry, decodeReport, Domain, epochOf, generateSeed, limits, locationDegrees, parseNetwork, peerIdFromPublicKey, signEntry,
-  signerFromSeed, signingBytes, toHex, verifyEntry
+  signerFromSeed, signingBytes, toHex, verifyEntry, verifyEntryAsync
 } from '@ecandle/protocol'
 import { createEmulator } from '@ecandle/emulator'
 import { Store } from '@ecandle/store'
 import { Ingest } from '@ecandle/sync'
-import { dirBytes, log } from './util.js'
+import { rawThreadpool, rawWorkers } from './raw-verify.js'
+import { dirBytes, log, mainThreadCpuMs } from './util.js'
 
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
 const quiet = { info () {}, warn () {}, debug () {} }
@@ -63,7 +64,7 @@ export async function generate ({ hubs = 4, devicesPerHub = 250, periods = 103, 
   for (let i = 0; i < hubs; i++) {
     let now = startMs
     const emu = createEmulator({ devices: devices[i], location: locationDegrees(def.validators[i].location), reportIntervalS, timers: false, now: () => now })
-    await emu.start({ now: () => now, submit: async (bytes) => { reports[i].push(bytes); return { status: 'stored' } } })
+    await emu.start({ now: () => now, submit: async (d) => { reports[i].push(d.bytes); return { status: 'stored' } } })
     for (let k = 0; k <= periods; k++) {
       now += intervalMs
       await emu.tick()
@@ -121,7 +122,7 @@ export function rawVerifyInputs (g) {
       key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, g.net.devices.get(r.report.device).publicKey]), format: 'der', type: 'spki' })
       keys.set(r.report.device, key)
     }
-    return { msg: signingBytes(Domain.report, r.payload), key, sig: Buffer.from(r.signature) }
+    return { msg: signingBytes(Domain.report, r.payload), key, raw: g.net.devices.get(r.report.device).publicKey, sig: Buffer.from(r.signature) }
   }))
 }
 
@@ -134,8 +135,10 @@ function rawVerifyChunk (items) {
 /**
  * The ingest figure. The entries go through Ingest.accept into a fresh Store in chunks; before or
  * after each chunk (alternating), the same chunk's report signatures are verified raw with
- * crypto.verify, and on every `verifyOnlyEvery`-th chunk verifyEntry alone (no store) runs too.
- * Interleaving puts all three under the same machine conditions, so the ratio holds on a busy host.
+ * crypto.verify on one core, on every core (one worker thread per core, a tight loop each) and
+ * through the libuv threadpool (crypto.verify with a callback); on every `verifyOnlyEvery`-th
+ * chunk verifyEntry and verifyEntryAsync alone (no store) run too.
+ * Interleaving puts all of them under the same machine conditions, so the ratios hold on a busy host.
  * `window`: entries in flight at once, as gossipsub runs validators of arriving messages
  * concurrently (awaitRpcMessageHandler is off): verification of the next entries overlaps the
  * pending LevelDB write. The Store is left open in `dir` for the disk figure.
@@ -145,26 +148,48 @@ export async function measureIngest (g, { chunkEntries = 16, window = 8, verifyO
   const dir = await mkdtemp(join(tmpdir(), 'ecandle-bench-ingest-'))
   const store = await Store.open(join(dir, 'db'), g.net.id)
   const ingest = new Ingest(g.net, store, quiet)
-  const t = { raw: 0, ingest: 0, verifyOnly: 0 }
-  const n = { raw: 0, ingest: 0, verifyOnly: 0 }
+  const t = { raw: 0, rawAllCores: 0, rawThreadpool: 0, ingest: 0, verifyOnly: 0, verifyAsyncOnly: 0 }
+  // CPU time (ms) of the ingest and single-core raw phases: all threads, and the main thread alone.
+  const cpu = { ingest: 0, ingestMain: 0, raw: 0 }
+  const cpuNow = () => { const u = process.cpuUsage(); return { all: (u.user + u.system) / 1000, main: mainThreadCpuMs() } }
+  const n = { raw: 0, rawAllCores: 0, rawThreadpool: 0, ingest: 0, verifyOnly: 0, verifyAsyncOnly: 0 }
   const chunks = Math.ceil(g.entries.length / chunkEntries)
+  const chunkItems = Array.from({ length: chunks }, (_, c) => inputs.slice(c * chunkEntries, (c + 1) * chunkEntries).flat())
+  const workers = await rawWorkers(chunkItems)
+  // Warm the pool's worker threads, as a running hub's are.
+  await verifyEntryAsync(g.net, g.entries[0].bytes, Date.now())
   for (let c = 0; c < chunks; c++) {
     const entries = g.entries.slice(c * chunkEntries, (c + 1) * chunkEntries)
-    const items = inputs.slice(c * chunkEntries, (c + 1) * chunkEntries).flat()
-    const raw = () => {
-      const t0 = performance.now()
+    const items = chunkItems[c]
+    const raw = async () => {
+      const c0 = cpuNow()
+      let t0 = performance.now()
       rawVerifyChunk(items)
       t.raw += performance.now() - t0
+      cpu.raw += cpuNow().all - c0.all
       n.raw += items.length
+      t0 = performance.now()
+      if (await workers.verify(c) !== items.length) throw new Error('raw verify on every core: a signature failed')
+      t.rawAllCores += performance.now() - t0
+      n.rawAllCores += items.length
+      t0 = performance.now()
+      if (await rawThreadpool(items) !== items.length) throw new Error('raw verify on the threadpool: a signature failed')
+      t.rawThreadpool += performance.now() - t0
+      n.rawThreadpool += items.length
     }
-    const vOnly = () => {
+    const vOnly = async () => {
       if (c % verifyOnlyEvery !== 0) return
-      const t0 = performance.now()
+      let t0 = performance.now()
       for (const e of entries) verifyEntry(g.net, e.bytes, Date.now())
       t.verifyOnly += performance.now() - t0
       n.verifyOnly += items.length
+      t0 = performance.now()
+      await Promise.all(entries.map(async e => await verifyEntryAsync(g.net, e.bytes, Date.now())))
+      t.verifyAsyncOnly += performance.now() - t0
+      n.verifyAsyncOnly += items.length
     }
     const ing = async () => {
+      const c0 = cpuNow()
       const t0 = performance.now()
       const inflight = new Set()
       for (const e of entries) {
@@ -177,16 +202,28 @@ export async function measureIngest (g, { chunkEntries = 16, window = 8, verifyO
       }
       await Promise.all(inflight)
       t.ingest += performance.now() - t0
+      const c1 = cpuNow()
+      cpu.ingest += c1.all - c0.all
+      cpu.ingestMain += c1.main - c0.main
       n.ingest += items.length
     }
-    if (c % 2 === 0) { raw(); vOnly(); await ing() } else { await ing(); vOnly(); raw() }
+    if (c % 2 === 0) { await raw(); await vOnly(); await ing() } else { await ing(); await vOnly(); await raw() }
   }
+  await workers.close()
   if (store.reportCount !== g.reportCount) throw new Error(`ingest: stored ${store.reportCount} reports, expected ${g.reportCount}`)
   const rate = (k) => n[k] / (t[k] / 1000)
   return {
     ingestReportsPerSec: rate('ingest'),
     rawVerifyPerSec: rate('raw'),
+    rawVerifyAllCoresPerSec: rate('rawAllCores'),
+    rawVerifyThreadpoolPerSec: rate('rawThreadpool'),
+    rawThreads: workers.threads,
     verifyEntryReportsPerSec: rate('verifyOnly'),
+    verifyEntryAsyncReportsPerSec: rate('verifyAsyncOnly'),
+    // µs of CPU per report: all threads of the process, and the main thread alone (Linux /proc).
+    ingestCpuUsPerReport: cpu.ingest * 1000 / n.ingest,
+    ingestMainThreadCpuUsPerReport: cpu.ingestMain * 1000 / n.ingest,
+    rawCpuUsPerReport: cpu.raw * 1000 / n.raw,
     ingestSeconds: t.ingest / 1000,
     rawSeconds: t.raw / 1000,
     dir,

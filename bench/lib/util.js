@@ -1,4 +1,5 @@
 // Small helpers shared by the bench parts.
+import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -35,5 +36,18 @@ export function cpuPressure () {
     return Number(/some avg10=[\d.]+ avg60=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1] ?? NaN)
   } catch {
     return null
+  }
+}
+
+const TICK_MS = 1000 / (Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100)
+
+/** CPU time (user + system, ms) of this process's main thread alone, from /proc (Linux), or NaN. */
+export function mainThreadCpuMs () {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(f[11]) + Number(f[12])) * TICK_MS // fields 14 and 15 of stat(5)
+  } catch {
+    return NaN
   }
 }

@@ -46,7 +46,8 @@ export const PROFILES: Record<ProfileName, Profile> = {
       // platform threads; code favours size over speed.
       flags: ['--max-semi-space-size=1', '--single-threaded-gc', '--v8-pool-size=1', '--optimize-for-size'],
       // glibc gives each thread its own 64 MiB malloc arena; two are plenty for one event loop.
-      env: { MALLOC_ARENA_MAX: '2', UV_THREADPOOL_SIZE: '2' }
+      // One signature-check worker thread (about 10 MB) instead of one per core.
+      env: { MALLOC_ARENA_MAX: '2', UV_THREADPOOL_SIZE: '2', ECANDLE_VERIFY_THREADS: '1' }
     }
   }
 }
