@@ -237,4 +237,3 @@ export function fairBatches (pending: PendingReport[]): PendingReport[][] {
   if (batch.length > 0) out.push(batch)
   return out
 }
-

@@ -74,18 +74,10 @@ export function encodeFlatMap (map: Record<string, string | number | Uint8Array>
   }
   let o = 0
   const head = (major: number, n: number): void => {
-    const m = major << 5
-    if (n < 24) scratch[o++] = m | n
-    else if (n < 0x100) { scratch[o++] = m | 24; scratch[o++] = n }
-    else if (n < 0x10000) { scratch[o++] = m | 25; scratch[o++] = n >> 8; scratch[o++] = n & 0xff }
-    else if (n < 0x1_0000_0000) { scratch[o++] = m | 26; scratch[o++] = n >>> 24; scratch[o++] = (n >> 16) & 0xff; scratch[o++] = (n >> 8) & 0xff; scratch[o++] = n & 0xff }
-    else {
-      const hi = Math.floor(n / 0x1_0000_0000)
-      const lo = n >>> 0
-      scratch[o++] = m | 27
-      scratch[o++] = hi >>> 24; scratch[o++] = (hi >> 16) & 0xff; scratch[o++] = (hi >> 8) & 0xff; scratch[o++] = hi & 0xff
-      scratch[o++] = lo >>> 24; scratch[o++] = (lo >> 16) & 0xff; scratch[o++] = (lo >> 8) & 0xff; scratch[o++] = lo & 0xff
-    }
+    // Shortest form: the argument inline (< 24), or in 1, 2, 4 or 8 big-endian bytes.
+    const width = n < 24 ? 0 : n < 0x100 ? 1 : n < 0x10000 ? 2 : n < 0x1_0000_0000 ? 4 : 8
+    scratch[o++] = (major << 5) | (width === 0 ? n : 23 + Math.log2(width) + 1)
+    for (let i = width - 1; i >= 0; i--) scratch[o++] = Math.floor(n / 2 ** (8 * i)) % 256
   }
   const text = (v: string): void => {
     // ASCII (ids, codes, status words) is written as it is; anything else through TextEncoder.
