@@ -259,9 +259,10 @@ describe('device links: hub process, devices in ecandle-emulate processes', func
     good.start(link)
     // Its RTC is 2 h fast and it made 3 reports before the hub could set it: they end in the hub's future.
     skewed.start([...link, '--skew-s', '7200', '--backfill', '3'])
+    // At least the 3 backfilled ones: under load a report made before the time sync arrives is refused too.
     await waitFor('3 reports refused "clock", then reports stored after the time sync', () => {
       const a = skewed.acks()
-      return a.filter(x => x.why === 'clock').length === 3 && a.filter(x => x.st === 'stored').length >= 2
+      return a.filter(x => x.why === 'clock').length >= 3 && a.filter(x => x.st === 'stored').length >= 2
     }, { timeoutMs: 30_000, describe: () => JSON.stringify(skewed.acks()) })
     const refused = skewed.acks().filter(a => a.st === 'refused')
     assert.ok(refused.every(a => a.why === 'clock'))
@@ -269,7 +270,7 @@ describe('device links: hub process, devices in ecandle-emulate processes', func
     const rows = JSON.parse((await runCli(['devices', '--data-dir', hub.dir, '--json'])).stdout) as DeviceLinkStatus[]
     const bad = rows.find(r => r.device === ids[2])
     assert.equal(bad?.lastRefusal, 'clock')
-    assert.equal(bad?.errors, 3)
+    assert.ok((bad?.errors ?? 0) >= new Set(refused.map(a => a.c)).size, 'an error counted for each refused report')
     assert.ok(rows.every(r => r.link === `mqtt:${url}` && r.connected), JSON.stringify(rows))
 
     // A clean stop takes the broker down with the hub; the devices reconnect when it is back.
@@ -283,6 +284,6 @@ describe('device links: hub process, devices in ecandle-emulate processes', func
     const r = await assertExactlyOnce(net, hub, good)
     const stored = await storedReports(net, hub)
     for (const k of skewed.durable()) assert.ok(stored.has(k))
-    console.log(`      3 refused "clock"; good devices: ${r.acked} acked (${r.duplicates} as duplicate) across a restart, ${r.stored} stored in all, none twice`)
+    console.log(`      ${refused.length} refused "clock"; good devices: ${r.acked} acked (${r.duplicates} as duplicate) across a restart, ${r.stored} stored in all, none twice`)
   })
 })
