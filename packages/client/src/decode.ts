@@ -1,6 +1,7 @@
 import { reject, verifyCertificate, verifyEntry, verifyEvidence, type EntryLookup, type Network, type ValidatorsFor } from '@ecandle/protocol'
 import { verifyAccountProof } from '@ecandle/tally'
 import { certificateJson, entryJson, type CertificateJson, type EntryJson, type EpochSummary, type RewardProofJson } from '@ecandle/api'
+import { fromBase64, hexToBytes } from '@ecandle/crypto'
 
 /**
  * Decoders for gossip messages: bytes in, plain JSON-friendly objects out, only after every
@@ -69,7 +70,7 @@ export function decodeCertificateMessage (net: Network, bytes: Uint8Array, valid
  */
 export function verifyEpochSummary (net: Network, summary: EpochSummary, validators?: ValidatorsFor): CertificateMessage {
   if (typeof summary?.certificate !== 'string') throw reject('certificate-encoding', 'epoch summary: no certificate')
-  const c = decodeCertificateMessage(net, new Uint8Array(Buffer.from(summary.certificate, 'base64')), validators)
+  const c = decodeCertificateMessage(net, fromBase64(summary.certificate), validators)
   const same = c.epoch === summary.epoch && c.valueId === summary.valueId && c.root === summary.root && c.prev === summary.prev &&
     c.round === summary.round && Array.isArray(summary.signers) && summary.signers.length === c.signers.length && c.signers.every((s, i) => summary.signers[i] === s) &&
     Array.isArray(summary.cut) && summary.cut.length === c.cut.length && c.cut.every((x, i) => summary.cut[i]?.hub === x.hub && summary.cut[i]?.seq === x.seq && summary.cut[i]?.id === x.id)
@@ -92,7 +93,7 @@ const HEX = /^([0-9a-f]{2})+$/
  */
 export function verifyRewardProof (proof: RewardProofJson, root: string): VerifiedReward | undefined {
   if (proof === null || typeof proof !== 'object' || typeof proof.leaf !== 'string' || !HEX.test(proof.leaf) || !Array.isArray(proof.path)) return undefined
-  const leaf = verifyAccountProof({ leaf: new Uint8Array(Buffer.from(proof.leaf, 'hex')), path: proof.path, root: String(proof.root) }, root)
+  const leaf = verifyAccountProof({ leaf: hexToBytes(proof.leaf), path: proof.path, root: String(proof.root) }, root)
   if (leaf === undefined) return undefined
   return { account: leaf.account, epoch: leaf.epoch, amount: leaf.amount, cumulative: leaf.cumulative }
 }

@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import { reject, type Network } from '@ecandle/protocol'
 import { routePath, routes, type ApiErrorBody, type HubEvent, type HubEventMap, type Reply, type RouteName } from '@ecandle/api'
 import { verifyEpochSummary, verifyRewardProof, type CertificateMessage } from './decode.js'
@@ -69,11 +67,15 @@ export class HubClient {
   constructor (baseUrl: string, opts: HubClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '')
     this.opts = opts
-    this.fetchFn = opts.fetch ?? fetch
+    // Browsers refuse fetch called with another `this` ("Illegal invocation").
+    this.fetchFn = opts.fetch ?? ((input, init) => globalThis.fetch(input, init))
   }
 
   /** A client for the hub running from `dataDir` (reads api.json and api.token, as the CLI does). */
   static async fromDataDir (dataDir: string, opts: HubClientOptions = {}): Promise<HubClient> {
+    // Imported here, so the rest of the client runs in browsers (a bundler leaves node: imports out).
+    const { readFile } = await import('node:fs/promises')
+    const { join } = await import('node:path')
     const { url } = JSON.parse(await readFile(join(dataDir, 'api.json'), 'utf8')) as { url: string }
     let token = opts.token
     if (token === undefined) {

@@ -1,12 +1,11 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto'
+import { ed25519Signer, ed25519Verify, hexToBytes, randomBytes, sha256 as seamSha256, toHex as seamToHex, utf8 } from '@ecandle/crypto'
 import { ProtocolError } from './errors.js'
 
 /**
- * Ed25519 with node:crypto (OpenSSL): ~15x faster than pure-JS. Keys travel as raw 32-byte
- * public keys / 32-byte seeds; DER prefixes turn them into KeyObjects.
+ * Signatures and hashes of the protocol. The primitives come from the crypto seam (@ecandle/crypto:
+ * node:crypto in Node, WebCrypto/noble in browsers, one answer for every input); what is signed,
+ * and under which domain tag, is defined here.
  */
-const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
-const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
 
 /**
  * Domain tags: a signature for one kind of object can never be replayed as another. Hub signatures
@@ -33,91 +32,52 @@ export interface Signer {
   sign: (domain: string, message: Uint8Array) => Uint8Array
 }
 
+const domainBytes = new Map<string, Uint8Array>()
+
 /** Bytes actually signed: utf8(domain) || 0x00 || message. The 0x00 ends the tag unambiguously. */
-export function signingBytes (domain: string, message: Uint8Array): Buffer {
-  return Buffer.concat([Buffer.from(domain, 'utf8'), Buffer.from([0]), message])
+export function signingBytes (domain: string, message: Uint8Array): Uint8Array {
+  let d = domainBytes.get(domain)
+  if (d === undefined) {
+    d = utf8(domain)
+    if (domainBytes.size < 64) domainBytes.set(domain, d)
+  }
+  const out = new Uint8Array(d.byteLength + 1 + message.byteLength)
+  out.set(d)
+  out.set(message, d.byteLength + 1)
+  return out
 }
 
 export function signerFromSeed (seed: Uint8Array): Signer {
   if (seed.byteLength !== 32) throw new ProtocolError('key', 'Ed25519 seed must be 32 bytes')
-  const key = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' })
-  const publicKey = rawPublicKey(createPublicKey(key))
+  const s = ed25519Signer(seed)
   return {
-    publicKey,
-    sign: (domain, message) => new Uint8Array(sign(null, signingBytes(domain, message), key))
+    publicKey: s.publicKey,
+    sign: (domain, message) => s.sign(signingBytes(domain, message))
   }
 }
 
+/** A new random Ed25519 seed (32 bytes). */
 export function generateSeed (): Uint8Array {
-  const { privateKey } = generateKeyPairSync('ed25519')
-  const der = privateKey.export({ format: 'der', type: 'pkcs8' })
-  return new Uint8Array(der.subarray(der.length - 32))
+  return randomBytes(32)
 }
 
-function rawPublicKey (key: KeyObject): Uint8Array {
-  const der = key.export({ format: 'der', type: 'spki' })
-  return new Uint8Array(der.subarray(der.length - 32))
-}
-
-// Public keys are parsed once and kept; the cache is bounded (registry sizes are in the thousands).
-const KEY_CACHE_MAX = 65_536
-const keyCache = new Map<string, KeyObject>()
-
-// Keys held by a parsed network are the same Uint8Array objects every time: look them up by identity first.
-const keyByArray = new WeakMap<Uint8Array, KeyObject>()
-
-function publicKeyObject (publicKey: Uint8Array): KeyObject {
-  const known = keyByArray.get(publicKey)
-  if (known !== undefined) return known
-  const key = publicKeyByHex(publicKey)
-  keyByArray.set(publicKey, key)
-  return key
-}
-
-function publicKeyByHex (publicKey: Uint8Array): KeyObject {
-  const hex = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('hex') // a view, not a copy
-  let key = keyCache.get(hex)
-  if (key === undefined) {
-    if (publicKey.byteLength !== 32) throw new ProtocolError('key', 'Ed25519 public key must be 32 bytes')
-    key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' })
-    if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value as string)
-    keyCache.set(hex, key)
-  }
-  return key
-}
-
+/** False for any malformed key or signature: never throws. */
 export function verifySignature (publicKey: Uint8Array, domain: string, message: Uint8Array, signature: Uint8Array): boolean {
-  return checkSignature(publicKey, signingBytes(domain, message), signature, publicKeyObject)
+  return ed25519Verify(publicKey, signingBytes(domain, message), signature)
 }
 
-/**
- * verifySignature on the bytes actually signed (`signingBytes(domain, message)`, built by the
- * caller), the key looked up by value: for VerifyPool's workers, which get copies of keys.
- */
+/** verifySignature on the bytes actually signed (`signingBytes(domain, message)`, built by the caller): for VerifyPool's workers. */
 export function verifySigningInput (publicKey: Uint8Array, input: Uint8Array, signature: Uint8Array): boolean {
-  return checkSignature(publicKey, input, signature, publicKeyByHex)
+  return ed25519Verify(publicKey, input, signature)
 }
 
-function checkSignature (publicKey: Uint8Array, input: Uint8Array, signature: Uint8Array, keyOf: (k: Uint8Array) => KeyObject): boolean {
-  if (signature.byteLength !== 64) return false
-  try {
-    return verify(null, input, keyOf(publicKey), signature)
-  } catch {
-    return false
-  }
-}
+export const sha256 = seamSha256
 
-export function sha256 (...parts: Uint8Array[]): Uint8Array {
-  const h = createHash('sha256')
-  for (const p of parts) h.update(p)
-  return new Uint8Array(h.digest())
-}
-
-export const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+export const toHex = seamToHex
 
 export function fromHex (s: string, what: string, len?: number): Uint8Array {
   if (!/^([0-9a-f]{2})*$/.test(s)) throw new ProtocolError('hex', `${what}: expected lowercase hex`)
-  const b = new Uint8Array(Buffer.from(s, 'hex'))
+  const b = hexToBytes(s)
   if (len !== undefined && b.byteLength !== len) throw new ProtocolError('hex', `${what}: expected ${len} bytes of hex`)
   return b
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { sha256, toBase64 } from '@ecandle/crypto'
 import { limits } from './names.js'
 
 /**
@@ -10,7 +10,7 @@ const EMPTY = new Uint8Array(0)
 
 /** Gossip message id: sha256 of the message bytes (StrictNoSign messages have no from/seqno). */
 export function gossipMessageId (data: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(data).digest())
+  return sha256(data)
 }
 
 export interface GossipsubInteropOptions {
@@ -29,7 +29,7 @@ export const gossipsubInterop: Readonly<GossipsubInteropOptions> = Object.freeze
   // Signing every gossip message again would cost ~3× throughput for nothing.
   globalSignaturePolicy: 'StrictNoSign',
   msgIdFn: (msg: { data?: Uint8Array }) => gossipMessageId(msg.data ?? EMPTY),
-  fastMsgIdFn: (msg: { data?: Uint8Array }) => createHash('sha1').update(msg.data ?? EMPTY).digest('base64'),
+  fastMsgIdFn: (msg: { data?: Uint8Array }) => toBase64(sha256(msg.data ?? EMPTY)),
   emitSelf: false,
   maxInboundDataLength: limits.maxGossipRpcBytes
 })

@@ -8,6 +8,7 @@
  */
 import * as dagCbor from '@ipld/dag-cbor'
 import type { AccountLeaf, DeviceLeaf, Leaf, SummaryLeaf } from './types.js'
+import { compareBytes } from './merkle.js'
 
 const DECIMAL = /^(0|[1-9][0-9]*)$/
 
@@ -119,6 +120,6 @@ export function decodeLeaf (bytes: Uint8Array): Leaf {
     default:
       throw new TypeError(`unknown leaf kind ${String(o.k)}`)
   }
-  if (Buffer.compare(encodeLeaf(leaf), bytes) !== 0) throw new TypeError('leaf bytes are not canonical')
+  if (compareBytes(encodeLeaf(leaf), bytes) !== 0) throw new TypeError('leaf bytes are not canonical')
   return leaf
 }

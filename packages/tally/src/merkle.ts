@@ -11,7 +11,7 @@
  * root sort them first (see `sortLeaves`). All hashes in the public API are
  * lowercase hex strings.
  */
-import { createHash } from 'node:crypto'
+import { compareBytes as seamCompare, hexToBytes, sha256, toHex as seamToHex } from '@ecandle/crypto'
 import type { ProofStep } from './types.js'
 
 const LEAF_PREFIX = Uint8Array.of(0x00)
@@ -19,9 +19,7 @@ const NODE_PREFIX = Uint8Array.of(0x01)
 
 export const EMPTY_ROOT = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
 
-export function toHex (bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
-}
+export const toHex: (bytes: Uint8Array) => string = seamToHex
 
 const HEX32 = /^[0-9a-f]{64}$/
 
@@ -30,20 +28,20 @@ export function parseHash (hex: unknown): Uint8Array | undefined {
   if (typeof hex !== 'string') return undefined
   const h = hex.toLowerCase()
   if (!HEX32.test(h)) return undefined
-  return new Uint8Array(Buffer.from(h, 'hex'))
+  return hexToBytes(h)
 }
 
 export function leafHash (leaf: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(LEAF_PREFIX).update(leaf).digest())
+  return sha256(LEAF_PREFIX, leaf)
 }
 
 export function nodeHash (left: Uint8Array, right: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest())
+  return sha256(NODE_PREFIX, left, right)
 }
 
 /** Lexicographic byte comparison (a proper prefix sorts first). */
 export function compareBytes (a: Uint8Array, b: Uint8Array): number {
-  return Buffer.compare(a, b)
+  return seamCompare(a, b)
 }
 
 /** Returns a new array of the leaves sorted by their bytes. */

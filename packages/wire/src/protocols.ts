@@ -1,3 +1,4 @@
+import { compareBytes, hexToBytes, toHex, utf8 } from '@ecandle/crypto'
 import {
   CID, decodeCanonical, encode, expectBytes, expectMap, expectString, expectUint, governanceLimits, limits, MAX_CERTIFICATE_BYTES, protocols,
   ProtocolError
@@ -87,7 +88,7 @@ export const headsProtocol: WireProtocol<HeadsRequest, HeadInfo[]> = {
   encodeRequest: () => encode({}),
   decodeRequest: (b) => { expectMap(decodeCanonical(b, 'heads request'), 'heads request', []); return {} },
   // Sorted by hub (bytewise, as LevelDB keeps them): hubs holding the same logs send the same frame.
-  encodeFrame: (list) => encode({ heads: [...list].sort((a, b) => Buffer.compare(Buffer.from(a.hub), Buffer.from(b.hub))).map(h => ({ hub: h.hub, seq: h.seq, id: h.id })) }),
+  encodeFrame: (list) => encode({ heads: [...list].sort((a, b) => compareBytes(utf8(a.hub), utf8(b.hub))).map(h => ({ hub: h.hub, seq: h.seq, id: h.id })) }),
   decodeFrame: (b) => decodeHeadsResponse(b),
   maxRequestBytes: limits.maxRequestBytes,
   maxFrameBytes: MAX_HEADS_BYTES,
@@ -174,7 +175,7 @@ export function decodeTallyRequest (bytes: Uint8Array): TallyRequest {
 
 /** side 0: the sibling is on the left, 1: on the right. */
 export function encodeProofResponse (p: ProofResponse): Uint8Array {
-  return encode({ leaf: p.leaf, path: p.path.map(s => [s.side === 'left' ? 0 : 1, Buffer.from(s.hash, 'hex')]) })
+  return encode({ leaf: p.leaf, path: p.path.map(s => [s.side === 'left' ? 0 : 1, hexToBytes(s.hash)]) })
 }
 
 export function decodeProofResponse (bytes: Uint8Array): ProofResponse {
@@ -184,7 +185,7 @@ export function decodeProofResponse (bytes: Uint8Array): ProofResponse {
   const path = m.path.map((x, i): ProofStepWire => {
     if (!Array.isArray(x) || x.length !== 2) throw new ProtocolError('shape', `proof.path[${i}]: expected [side, hash]`)
     const side = expectUint(x[0], `proof.path[${i}][0]`, 1)
-    return { side: side === 0 ? 'left' : 'right', hash: Buffer.from(expectBytes(x[1], `proof.path[${i}][1]`, 32, 32)).toString('hex') }
+    return { side: side === 0 ? 'left' : 'right', hash: toHex(expectBytes(x[1], `proof.path[${i}][1]`, 32, 32)) }
   })
   return { leaf, path }
 }
