@@ -9,7 +9,7 @@ import globals from 'globals'
  * trailing commas, 2-space indent. `npm run lint` enforces it; `npx eslint --fix .` applies it.
  */
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '.testnet/**', 'bench/**/*.js'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', '.testnet/**', 'bench/**/*.js', 'daemon/pages/**', 'artifacts/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -43,5 +43,7 @@ export default tseslint.config(
       '@stylistic/no-multi-spaces': ['error', { ignoreEOLComments: true }],
       '@stylistic/spaced-comment': ['error', 'always', { markers: ['/'] }]
     }
-  }
+  },
+  // The pages run in browsers (their build config and scripts in Node).
+  { files: ['packages/pages/src/**/*.ts', 'packages/crypto/src/browser.ts'], languageOptions: { globals: { ...globals.browser } } }
 )

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateSeed, peerIdFromPublicKey, signerFromSeed, verifyCertificate } from '@ecandle/protocol'
 import { verifyAccountProof } from '@ecandle/tally'
-import type { EpochSummary, HubStatus, PeerInfo as PeerJson, RewardsJson } from '@ecandle/client'
+import type { EpochRewardsJson, EpochSummary, HubStatus, NetworkJson, PeerInfo as PeerJson, RewardsJson } from '@ecandle/client'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { EventTap, printTailsOnFailure, Testnet, waitFor, type EntryJson, type TestHub } from './lib/testnet.js'
 
@@ -21,8 +21,8 @@ const EPOCH_S = 3
 /** Every route of the API, as OpenAPI paths. */
 const ROUTES: Array<[method: string, path: string]> = [
   ['get', '/status'], ['get', '/peers'], ['get', '/devices'], ['get', '/logs/{hub}'], ['get', '/reports/{device}/{counter}'],
-  ['get', '/events'], ['get', '/epochs'], ['get', '/epochs/{epoch}'], ['get', '/rewards/{account}'], ['get', '/tally/{epoch}'],
-  ['get', '/evidence'], ['get', '/metrics'], ['get', '/health'], ['post', '/admin/partition']
+  ['get', '/events'], ['get', '/epochs'], ['get', '/epochs/{epoch}'], ['get', '/epochs/{epoch}/rewards'], ['get', '/rewards/{account}'], ['get', '/tally/{epoch}'],
+  ['get', '/network'], ['get', '/evidence'], ['get', '/metrics'], ['get', '/health'], ['post', '/admin/partition']
 ]
 
 /** A well-formed peer id of no hub of the network. */
@@ -219,9 +219,51 @@ describe('local HTTP API: 3 hub processes', function () {
     assert.ok(Array.isArray(ex.reports))
     assert.equal(Object.values(ex.byStatus).reduce((a, b) => a + b, 0), ex.reports.length)
     assert.ok(ex.text.startsWith(`device ${device.id}, epoch ${r.epoch}`))
+    // Every account's and device's reward of the epoch, as decided: the same figures as /rewards.
+    const all = await h1.get<EpochRewardsJson>(`/epochs/${r.epoch}/rewards`)
+    assert.equal(all.root, e.root)
+    assert.deepEqual(all.accounts.find(a => a.account === account), { account, epochAmount: r.epochAmount, cumulative: r.cumulative })
+    assert.equal(all.devices.reduce((n, d) => n + BigInt(d.reward), 0n), BigInt(e.totals.paid), 'device rewards add up to what the epoch paid')
+    assert.equal((await request(`${url}/epochs/${last.epoch + 1000}/rewards`)).status, 404)
+    const netJson = await h1.get<NetworkJson>('/network')
+    assert.equal(netJson.id, tn.net.id)
+    assert.deepEqual(netJson.definition, tn.net.def)
     const notYet = await request(`${url}/epochs/${last.epoch + 1000}`)
     assert.equal(notYet.status, 404)
     assert.equal(notYet.json().error, 'not-found')
+  })
+
+  it('serves the dashboard at / and the audit page at /audit: types, caching, gzip, a Content-Security-Policy; the API routes untouched', async () => {
+    const index = await fetch(`${url}/`)
+    const html = await index.text()
+    assert.equal(index.status, 200)
+    assert.equal(index.headers.get('content-type'), 'text/html; charset=utf-8')
+    assert.equal(index.headers.get('cache-control'), 'no-cache')
+    assert.match(index.headers.get('content-security-policy') ?? '', /default-src 'none'; script-src 'self'.*connect-src 'self'/)
+    assert.equal(index.headers.get('x-content-type-options'), 'nosniff')
+    assert.equal(index.headers.get('content-encoding'), 'gzip', 'compressed for a slow link (fetch asks for gzip)')
+    const etag = index.headers.get('etag') ?? ''
+    assert.equal((await fetch(`${url}/`, { headers: { 'if-none-match': etag } })).status, 304, 'revalidated by ETag')
+    const assets = [...html.matchAll(/(?:src|href)="\.\/(assets\/[^"]+)"/g)].map(m => m[1])
+    assert.ok(assets.some(a => a.endsWith('.js')) && assets.some(a => a.endsWith('.css')), `index.html names its script and style: ${assets.join(', ')}`)
+    for (const a of assets) {
+      const res = await fetch(`${url}/${a}`)
+      await res.arrayBuffer()
+      assert.equal(res.status, 200, a)
+      assert.match(res.headers.get('content-type') ?? '', a.endsWith('.js') ? /^text\/javascript/ : /^text\/css/)
+      assert.equal(res.headers.get('cache-control'), 'public, max-age=31536000, immutable', 'hashed names: cached for good')
+    }
+    assert.equal((await request(`${url}/assets/nope.js`)).status, 404)
+    assert.equal((await request(`${url}/assets/..%2Fpackage.json`)).status, 404, 'only the built files, never a path the request names')
+    const audit = await fetch(`${url}/audit`)
+    const page = await audit.text()
+    assert.equal(audit.status, 200)
+    assert.equal(audit.headers.get('content-type'), 'text/html; charset=utf-8')
+    assert.doesNotMatch(page, /src="\.\/assets|href="\.\/assets/, 'the audit page is one self-contained file')
+    assert.match(audit.headers.get('content-security-policy') ?? '', /script-src 'sha256-[A-Za-z0-9+/=]+'; style-src 'sha256-[A-Za-z0-9+/=]+';.*connect-src 'self' ws: wss:/)
+    // The API is as it was: JSON routes and /docs answer as before.
+    assert.equal((await request(`${url}/status`)).type, 'application/json; charset=utf-8')
+    assert.equal((await request(`${url}/docs`)).status, 200)
   })
 
   it('GET /metrics: ecandle_, libp2p_, gossipsub_ and process series, bounded topic labels, no key material', async function () {
@@ -398,6 +440,8 @@ describe('local HTTP API: 3 hub processes', function () {
     await check('/evidence', '/evidence')
     const health = await check('/health', '/health') // a healthy testnet: nothing red, so 200
     assert.ok(health.checks.length > 0)
+    await check('/network', '/network')
+    await check('/epochs/{epoch}/rewards', `/epochs/${r.epoch}/rewards`)
     // Error bodies fit their documented schemas too.
     await check('/epochs/{epoch}', `/epochs/${r.epoch + 1_000_000}`, 404)
     await check('/logs/{hub}', `/logs/${hub2}?limit=0`, 400)

@@ -7,10 +7,11 @@ import { readFileSync } from 'node:fs'
 import { componentSchemas, entryJson, FIELD_HINTS, openapiInfo, openapiTags, routes, type EpochSummary, type PeerInfo } from '@ecandle/api'
 import { decodeEntry, decodeReport } from '@ecandle/protocol'
 import { setBlocked, type Hub } from './hub.js'
-import { epochSummary, explainDevice, rewards } from './agreement/queries.js'
+import { epochRewards, epochSummary, explainDevice, rewards } from './agreement/queries.js'
 import { createHubMetrics } from './metrics.js'
 import { hubHealth } from './health.js'
 import { isLoopback } from './loopback.js'
+import { registerPages } from './pages.js'
 
 /**
  * The hub's local HTTP API. Binds 127.0.0.1 unless told otherwise; anything that changes state
@@ -161,6 +162,13 @@ export async function startApi (hub: Hub, opts: { host: string, port: number, to
     return s ?? await reply.code(404).send({ error: 'not-found', message: `epoch ${e} is not decided here` })
   })
 
+  app.get(routes.network.url, { schema: routes.network.schema }, async () => ({ id: hub.net.id, definition: hub.net.def }))
+
+  app.get(routes.epochRewards.url, { schema: routes.epochRewards.schema }, async (req, reply) => {
+    const r = await epochRewards(hub.agreement, req.params.epoch)
+    return r ?? await reply.code(404).send({ error: 'not-found', message: `epoch ${req.params.epoch} is not decided here` })
+  })
+
   app.get(routes.rewards.url, { schema: routes.rewards.schema }, async (req, reply) => {
     const r = await rewards(hub.agreement, req.params.account, req.query.epoch)
     return r ?? await reply.code(404).send({ error: 'not-found', message: req.query.epoch === undefined ? 'no decided epoch' : `epoch ${req.query.epoch} is not decided here` })
@@ -188,6 +196,9 @@ export async function startApi (hub: Hub, opts: { host: string, port: number, to
     const text = await registry.metrics()
     return await reply.type(registry.contentType).send(text)
   })
+
+  // The operator dashboard (/), the backer audit page (/audit) and their assets.
+  registerPages(app)
 
   await app.listen({ host: opts.host, port: opts.port })
   if (!isLoopback(opts.host)) {

@@ -23,7 +23,7 @@ export class TamperProxy {
   private constructor (readonly node: HubNode, private readonly upstream: PeerId) {}
 
   static async start (net: Network, upstreamAddr: string): Promise<TamperProxy> {
-    const node = await createHubNode({ seed: randomBytes(32), networkId: net.id, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [] })
+    const node = await createHubNode({ seed: randomBytes(32), networkId: net.id, listen: ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws'], bootstrap: [] })
     const conn = await node.dial(multiaddr(upstreamAddr), { signal: AbortSignal.timeout(10_000) })
     const proxy = new TamperProxy(node, conn.remotePeer)
     for (const p of Object.values(wireProtocols)) {
@@ -44,8 +44,15 @@ export class TamperProxy {
 
   /** The address an auditor dials. */
   get addr (): string {
-    const a = this.node.getMultiaddrs().find(m => m.toString().includes('/tcp/'))
+    const a = this.node.getMultiaddrs().find(m => m.toString().includes('/tcp/') && !m.toString().includes('/ws'))
     if (a === undefined) throw new Error('proxy has no TCP address')
+    return a.toString()
+  }
+
+  /** The WebSockets address a browser's light peer dials (the audit page). */
+  get wsAddr (): string {
+    const a = this.node.getMultiaddrs().find(m => m.toString().includes('/ws/'))
+    if (a === undefined) throw new Error('proxy has no WebSockets address')
     return a.toString()
   }
 

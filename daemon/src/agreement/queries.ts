@@ -1,4 +1,4 @@
-import { certificateJson, explanationJson, type EpochSummary, type EpochTotals, type Explanation, type RewardsJson } from '@ecandle/api'
+import { certificateJson, explanationJson, type EpochRewardsJson, type EpochSummary, type EpochTotals, type Explanation, type RewardsJson } from '@ecandle/api'
 import type { Network } from '@ecandle/protocol'
 import { explain, proveAccount, type TallyResult } from '@ecandle/tally'
 import type { Store } from '@ecandle/store'
@@ -42,6 +42,18 @@ export async function rewards (a: Agreement, account: string, epoch?: number): P
     epochAmount: String(row?.epochAmount ?? 0n),
     cumulative: String(row?.cumulative ?? 0n),
     proof: proof === undefined ? null : { leaf: Buffer.from(proof.leaf).toString('hex'), path: proof.path, root: proof.root }
+  }
+}
+
+/** Every account's and device's reward in a decided epoch, from the record kept at decision time (no recomputation). */
+export async function epochRewards (a: Agreement, epoch: number): Promise<EpochRewardsJson | undefined> {
+  const rec = await a.record(epoch)
+  if (rec === undefined) return undefined
+  return {
+    epoch,
+    root: rec.value.root,
+    accounts: rec.accounts.map(x => ({ account: x.account, epochAmount: String(x.epochAmount), cumulative: String(x.cumulative) })),
+    devices: rec.devices.map(d => ({ device: d.device, countedMwh: String(d.countedMwh), reward: String(d.reward), capex: String(d.capex), opex: String(d.opex), capexAccount: d.capexAccount, opexAccount: d.opexAccount }))
   }
 }
 

@@ -1,7 +1,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import {
-  AccountParams, ApiErrorBody, DeviceLinkStatus, EntryJson, EpochParams, EpochsQuery, EpochSummary, EvidenceList, HealthReport,
-  Explanation, HubEventSchemas, HubParams, HubStatus, LogsQuery, PartitionBody, PartitionResult, PeerInfo, ReportLocation, ReportParams, RewardsJson,
+  AccountParams, ApiErrorBody, DeviceLinkStatus, EntryJson, EpochParams, EpochRewardsJson, EpochsQuery, EpochSummary, EvidenceList, HealthReport,
+  Explanation, HubEventSchemas, HubParams, HubStatus, LogsQuery, NetworkJson, PartitionBody, PartitionResult, PeerInfo, ReportLocation, ReportParams, RewardsJson,
   RewardsQuery, TallyQuery
 } from './schemas.js'
 
@@ -27,6 +27,16 @@ export const routes = {
     method: 'GET',
     url: '/status',
     schema: { tags: ['hub'], summary: 'Hub status: identity, peers, log heads, counters, last decided epoch', response: { 200: HubStatus } }
+  },
+  network: {
+    method: 'GET',
+    url: '/network',
+    schema: {
+      tags: ['hub'],
+      summary: 'The network this hub runs: its id and definition (validators, devices, epoch clock, economics)',
+      description: 'What the dashboard reads the epoch clock and the device registry from. A backer auditing the hubs brings their own network file instead.',
+      response: { 200: NetworkJson }
+    }
   },
   peers: {
     method: 'GET',
@@ -101,6 +111,16 @@ export const routes = {
     method: 'GET',
     url: '/epochs/:epoch',
     schema: { tags: ['agreement'], summary: 'One decided epoch', params: EpochParams, response: { 200: EpochSummary, 400: badRequest, 404: notFound } }
+  },
+  epochRewards: {
+    method: 'GET',
+    url: '/epochs/:epoch/rewards',
+    schema: {
+      tags: ['agreement'],
+      summary: 'Every account\'s and every device\'s reward in a decided epoch, as decided (no proofs: see /rewards/{account})',
+      params: EpochParams,
+      response: { 200: EpochRewardsJson, 400: badRequest, 404: notFound }
+    }
   },
   rewards: {
     method: 'GET',

@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
-import { DEVICE_ID_RE, EVIDENCE_KINDS, REFUSAL_REASONS } from '@ecandle/protocol'
+import { DEVICE_ID_RE, EVIDENCE_KINDS, REFUSAL_REASONS, type NetworkDefinition } from '@ecandle/protocol'
 import { REASON_PRECEDENCE } from '@ecandle/tally'
 
 /**
@@ -227,6 +227,18 @@ export const DeviceRowJson = Type.Object({
 })
 export type DeviceRowJson = Static<typeof DeviceRowJson>
 
+export const EpochRewardsJson = Type.Object({
+  epoch: Type.Integer(),
+  root: Type.String({ description: 'Tally root of the epoch' }),
+  accounts: Type.Array(Type.Object({
+    account: Type.String(),
+    epochAmount: Decimal('Earned in this epoch'),
+    cumulative: Decimal('Earned up to and including this epoch')
+  }), { description: 'Every account of the epoch\'s tally' }),
+  devices: Type.Array(DeviceRowJson, { description: 'Devices that counted energy (a device absent here earned nothing: /tally/{epoch}?explain= says why)' })
+}, { description: 'Every account\'s and device\'s reward in the epoch, as decided (no proofs: /rewards/{account} has them)' })
+export type EpochRewardsJson = Static<typeof EpochRewardsJson>
+
 const STATUSES = ['counted', ...REASON_PRECEDENCE] as const
 
 export const Explanation = Type.Object({
@@ -237,6 +249,14 @@ export const Explanation = Type.Object({
   text: Type.String({ description: 'Human-readable summary' })
 }, { description: 'The device\'s tally explanation' })
 export type Explanation = Static<typeof Explanation>
+
+// ---- network ----
+
+export const NetworkJson = Type.Object({
+  id: Type.String({ description: 'Network id (hex): first 16 bytes of sha256 of the canonical definition without bootstrap' }),
+  definition: Type.Unsafe<NetworkDefinition>({ type: 'object', additionalProperties: true, description: 'The network file as parsed: name, genesisTime, epochLengthS, gracePeriodS, emissionPerEpoch, capexBps, deviceCapMwhPerEpoch, validators, devices, bootstrap' })
+}, { description: 'The network this hub runs (the hub\'s word: an auditor brings its own network file)' })
+export type NetworkJson = Static<typeof NetworkJson>
 
 // ---- evidence, admin, errors ----
 

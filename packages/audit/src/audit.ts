@@ -5,6 +5,7 @@ import {
 import {
   builderWeights, diffLeaves, restoreFromLeaves, segmentRows, tally, tallyLeaves, verifyAccountProof, type SegmentReport, type TallyResult, type TallyState
 } from '@ecandle/tally'
+import { withBatchVerify } from '@ecandle/crypto'
 import type { AuditSource } from './source.js'
 import type { Finding, Progress } from './findings.js'
 
@@ -73,7 +74,8 @@ export class Auditor {
       let cert: VerifiedCertificate
       let asked: number | undefined
       try {
-        cert = verifyCertificate(this.net, bytes, (e) => { asked = e; return validatorsAt(s, e) })
+        // One batch of signature checks (parallel WebCrypto in a browser; a plain call in Node).
+        cert = await withBatchVerify(() => verifyCertificate(this.net, bytes, (e) => { asked = e; return validatorsAt(s, e) }))
       } catch (err) {
         if (!(err instanceof ProtocolError)) throw err
         // A certificate of an epoch whose validators we do not know is one served out of turn.

@@ -120,6 +120,14 @@ export class HubClient {
     return c
   }
 
+  /** Every account's and device's reward in a decided epoch, as the hub decided it (404 if not decided here). */
+  async epochRewards (epoch: number, o?: CallOptions): Promise<Reply<'epochRewards'>> {
+    return await this.call('epochRewards', { epoch }, {}, o)
+  }
+
+  /** The network the hub runs (its definition, as in the network file). The hub's word: an auditor brings its own file. */
+  async networkDefinition (o?: CallOptions): Promise<Reply<'network'>> { return await this.call('network', {}, {}, o) }
+
   /** An account's reward in `epoch` (default: the last decided) with its Merkle proof, as the hub says. */
   async rewards (account: string, q: { epoch?: number } = {}, o?: CallOptions): Promise<Reply<'rewards'>> {
     return await this.call('rewards', { account }, { epoch: q.epoch }, o)

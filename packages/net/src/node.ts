@@ -10,6 +10,7 @@ import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
 import { ping, type Ping } from '@libp2p/ping'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { gossipsubInterop, topicLabels } from '@ecandle/protocol'
 import { Gauge, Histogram, type Registry } from 'prom-client'
@@ -63,7 +64,9 @@ export async function createHubNode (init: HubNodeInit): Promise<HubNode> {
   return await createLibp2p<HubServices>({
     privateKey: await privateKeyFromSeed(init.seed) as any,
     addresses: { listen: init.light === true ? [] : init.listen },
-    transports: [tcp()],
+    // pages (issue 11), until reach's transports land: WebSockets too, so a `/ws` listen address
+    // (off unless configured) lets browsers' light peers (the audit page) dial the hub.
+    transports: [tcp(), webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery: init.bootstrap.length > 0 ? [bootstrap({ list: init.bootstrap, timeout: 500 })] : [],
