@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
-import { writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Finding } from '@ecandle/audit'
+import { digestVectors } from '@ecandle/audit/conformance'
 import type { EpochSummary, RewardsJson } from '@ecandle/client'
 import { createNetwork } from '@ecandle/daemon'
 import { encode, verifyCertificate } from '@ecandle/protocol'
@@ -14,6 +16,10 @@ import { Browser, DESKTOP, PHONE, screenshot, type WatchedPage } from './lib/bro
 import { EmulateProc, freePort, writeKeySubset } from './lib/links.js'
 import { TamperProxy } from './lib/tamper-proxy.js'
 import { printTailsOnFailure, runCli, Testnet, waitFor, type TestHub } from './lib/testnet.js'
+
+const ROOT = new URL('../../', import.meta.url)
+/** The lab page: the audit page's code, bundled the same way, with hooks for tests (npm run build:lab). */
+const LAB = new URL('packages/pages/dist/lab.html', ROOT)
 
 /**
  * The pages in a real headless Chromium against 3 hub processes that also listen on WebSockets:
@@ -96,6 +102,25 @@ describe('pages: the dashboard and the audit page in Chromium', function () {
   }
 
   const text = async (page: Page, sel: string): Promise<string> => (await page.locator(sel).textContent({ timeout: 10_000 }))?.trim() ?? ''
+
+  it('the browser build computes the same ids, roots and signature verdicts as Node on the protocol vectors', async () => {
+    const b = spawnSync('npm', ['run', 'build:lab', '--silent', '-w', '@ecandle/pages'], { cwd: ROOT, encoding: 'utf8' })
+    assert.equal(b.status, 0, b.stdout + b.stderr)
+    const V = JSON.parse(readFileSync(new URL('packages/protocol/vectors/protocol-v1.json', ROOT), 'utf8'))
+    const w = await open(LAB.href)
+    await w.page.locator('body[data-ready="yes"]').waitFor({ timeout: 10_000 })
+    const inBrowser = await w.page.evaluate(async (v) => await (globalThis as any).ecandleLab.digestVectors(v), V) as Awaited<ReturnType<typeof digestVectors>>
+    const inNode = await digestVectors(V)
+    assert.equal(inNode.backend, 'node:crypto')
+    assert.equal(inBrowser.backend, 'webcrypto', 'Chromium verified with WebCrypto Ed25519 (a file is a secure context)')
+    assert.deepEqual(inBrowser.values, inNode.values)
+    // And they are the committed values, not merely equal to each other.
+    assert.equal(inNode.values.networkId, V.network.id)
+    assert.equal(inNode.values.root, V.tally.root)
+    assert.deepEqual((inNode.values.certificates as Array<{ valueId: string }>).map(c => c.valueId).slice(0, V.consensus.certificates.length), V.consensus.certificates.map((c: any) => c.valueId))
+    assert.deepEqual(inNode.values.invalidCertificatesBatched, V.consensus.invalidCertificates.map((c: any) => c.code))
+    assert.deepEqual(w.errors, [])
+  })
 
   describe('operator dashboard at /', () => {
     it('shows the figures the API returns, live, on desktop and phone; asks nobody but its hub; no console errors', async () => {
