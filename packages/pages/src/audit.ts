@@ -171,11 +171,15 @@ function showVerdict (net: Network, v: AuditVerdict): void {
   if (v.account !== undefined) {
     const epochs = v.account.epochs
     fill(byId('earnings-chart'), barChart(epochs.map(e => ({ label: String(e.epoch), value: e.amount ?? 0n, cumulative: e.cumulative ?? undefined, title: `epoch ${e.epoch}: ${e.amount === null ? 'no leaf (nothing earned yet)' : `earned ${e.amount}, cumulative ${e.cumulative}`}` })), { unit: 'tokens' }))
-    fill(byId('earnings').querySelector('tbody')!, ...epochs.map(e => h('tr', {},
+    // An epoch whose proof failed has no figures: its row names the failure instead.
+    const failed = v.account.findings.filter(f => !epochs.some(e => e.epoch === f.epoch))
+    const rows = [...epochs.map(e => ({ epoch: e.epoch, row: h('tr', {},
       h('td', {}, String(e.epoch)),
       h('td', { class: 'num' }, e.amount === null ? '–' : e.amount.toString()),
       h('td', { class: 'num' }, e.cumulative === null ? '–' : e.cumulative.toString()),
-      h('td', { class: 'mono' }, short(e.root, 16)))))
+      h('td', { class: 'mono' }, short(e.root, 16))) })),
+    ...failed.map(f => ({ epoch: f.epoch, row: h('tr', { class: 'silent' }, h('td', {}, String(f.epoch)), h('td', { class: 'num' }, 'FAILED'), h('td', { class: 'num' }, f.code), h('td', {}, 'not proven')) }))]
+    fill(byId('earnings').querySelector('tbody')!, ...rows.sort((a, b) => a.epoch - b.epoch).map(r => r.row))
   }
   const ep = byId('epoch-section')
   ep.hidden = v.epoch === undefined
