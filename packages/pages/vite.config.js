@@ -27,6 +27,8 @@ export default defineConfig({
     // The audit page must stay one file: no asset turned into a separate URL.
     assetsInlineLimit: single ? Number.MAX_SAFE_INTEGER : 4096,
     modulePreload: { polyfill: false },
+    // The audit page is one file by design (libp2p, noise, yamux, WebSockets and the auditor inside).
+    chunkSizeWarningLimit: single ? 1024 : 500,
     rolldownOptions: {
       input: fileURLToPath(new URL(single ? `./${page}.html` : './index.html', import.meta.url)),
       // HubClient.fromDataDir imports node: modules lazily; a page never calls it.

@@ -1,5 +1,5 @@
 import { AuditPeer, AuditRequestError, runAudit, verdictJson, verdictLines, type AuditRequest, type AuditVerdict } from '@ecandle/audit'
-import { HubClient } from '@ecandle/client'
+import type { HubStatus } from '@ecandle/client'
 import { backend, ed25519VerifyBatch } from '@ecandle/crypto'
 import { parseNetwork, ProtocolError, type Network } from '@ecandle/protocol'
 import { barChart } from './chart.js'
@@ -203,7 +203,10 @@ async function prefill (): Promise<void> {
   fullInput.checked = q.get('full') === '1'
   if (location.protocol !== 'http:' && location.protocol !== 'https:') return
   try {
-    const status = await new HubClient(new URL('.', location.href).href, { timeoutMs: 3000 }).status()
+    // A plain GET (no SDK client): the page stays small, and nothing here is trusted anyway.
+    const res = await fetch(new URL('status', new URL('.', location.href)), { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(3000) })
+    if (!res.ok) return
+    const status = await res.json() as HubStatus
     const ws = status.addrs.filter(a => /\/wss?\//.test(a))
     fill(byId('peer-list'), ...ws.map(a => h('option', { value: a })))
     if (peerInput.value === '' && ws.length > 0) peerInput.value = ws[0]
