@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { SubmitResult } from '@ecandle/hardware-bridge'
-import { decodeReport, defaultVerifier, limits, signReport, type DecodedReport, type Signer, type VerifiedEntry } from '@ecandle/protocol'
+import { decodeReport, limits, sharedVerifyPool, signReport, type DecodedReport, type Signer, type VerifiedEntry } from '@ecandle/protocol'
 import { GENESIS, fixture, type Fixture } from '@ecandle/protocol/testing'
 import { Store } from '@ecandle/store'
 import { Ingest } from '@ecandle/sync'
@@ -60,7 +60,7 @@ describe('HubLog (own log: device reports → entries → acks)', () => {
 
   it('acks only once the entry is written (synced); each report verified once, our own entry not again', async () => {
     const log = hubLog()
-    const pool = defaultVerifier()
+    const pool = sharedVerifyPool()
     const before = pool.counts.checks
     let answered = false
     const p = log.submit(report(0, 7)).then(r => { answered = true; return r })
@@ -88,7 +88,7 @@ describe('HubLog (own log: device reports → entries → acks)', () => {
 
   it('a resend of a pending report gets the same answer without a second check; other bytes with its counter are refused', async () => {
     const log = hubLog()
-    const pool = defaultVerifier()
+    const pool = sharedVerifyPool()
     const r = report(0, 42)
     const first = log.submit(r)
     await untilPending(log, 1)

@@ -28,7 +28,8 @@ async function benchAudit (x: AuditBenchInput): Promise<{ backend: string, certi
       const p = x.proofs[epoch]
       return p === undefined ? undefined : { leaf: p.leaf === null ? null : hexToBytes(p.leaf), path: p.path }
     },
-    async leaves () { return [] }
+    async leaves () { return [] },
+    async resolutions () { return [] }
   }
   const a = new Auditor(net, src)
   let t = performance.now()

@@ -7,7 +7,7 @@ import { limits } from './names.js'
 import { epochOf, type Network } from './network.js'
 import { decodeReportRejecting, REPORT_CODES, reportDevice, reportRulesAfterSignature, reportSignature, verifyReport, type DecodedReport } from './report.js'
 import { genesisLookup, HUB_ADMISSION_CODES, type EntryLookup } from './admission.js'
-import { defaultVerifier, type SignatureVerifier } from './verify-pool.js'
+import { defaultVerifier, type SignatureVerifier } from './verifier.js'
 
 /** One hub log entry: a batch of device-signed reports, hash-chained to the previous entry. */
 export interface EntryPayload {

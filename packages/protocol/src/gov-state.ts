@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto'
 import { applySetChange, checkSetChange, quorumSize, type SetChangeCode } from '@ecandle/consensus'
+import { hexToBytes } from '@ecandle/crypto'
 import { encode } from './cbor.js'
 import { fromHex, sha256, toHex } from './crypto.js'
 import { ValidationError } from './errors.js'
@@ -137,7 +137,7 @@ const refuse = (code: GovernanceCode, message: string): GovernanceError => new G
 function recordBytes (r: Omit<DeviceRecord, 'bytes'>): Uint8Array {
   // The epochs (since, from, retired) are not hashed: they follow from the decided chain, and a
   // continued network carries the registry with its epochs reset to 0 under the same hash.
-  return encode({ id: r.id, key: r.key, hub: r.hub, capex: Buffer.from(r.capex, 'hex'), opex: Buffer.from(r.opex, 'hex'), rated: r.ratedWhPerDay, retired: r.retired !== null })
+  return encode({ id: r.id, key: r.key, hub: r.hub, capex: hexToBytes(r.capex), opex: hexToBytes(r.opex), rated: r.ratedWhPerDay, retired: r.retired !== null })
 }
 
 function makeRecord (r: Omit<DeviceRecord, 'bytes' | 'publicKey'>): DeviceRecord {
@@ -146,17 +146,19 @@ function makeRecord (r: Omit<DeviceRecord, 'bytes' | 'publicKey'>): DeviceRecord
 }
 
 function registryOf (devices: Map<string, DeviceRecord>, keys: Map<string, string>): Registry {
-  const h = createHash('sha256')
   // Records are self-delimiting CBOR items, so their concatenation in id order has one reading.
-  for (const id of [...devices.keys()].sort()) h.update(devices.get(id)!.bytes)
-  return { devices, keys, hash: toHex(new Uint8Array(h.digest())) }
+  const records = [...devices.keys()].sort().map(id => devices.get(id)!.bytes)
+  const all = new Uint8Array(records.reduce((n, b) => n + b.byteLength, 0))
+  let o = 0
+  for (const b of records) { all.set(b, o); o += b.byteLength }
+  return { devices, keys, hash: toHex(sha256(all)) }
 }
 
 function paramsOf (p: Omit<Params, 'hash'>): Params {
   const makers = [...p.makers].sort()
   const hash = toHex(sha256(encode({
     emission: p.emissionPerEpoch.toString(), capexBps: p.capexBps, deviceCap: p.deviceCapMwhPerEpoch.toString(),
-    grace: p.gracePeriodS, makers: makers.map(k => Buffer.from(k, 'hex')), quorumBps: p.builderQuorumBps
+    grace: p.gracePeriodS, makers: makers.map(k => hexToBytes(k)), quorumBps: p.builderQuorumBps
   })))
   return { ...p, makers, hash }
 }

@@ -1,3 +1,4 @@
+import { compareBytes, hexToBytes } from '@ecandle/crypto'
 import { decodeCanonical, encode, expectBytes, expectMap, expectString, expectUint, isPlainObject } from './cbor.js'
 import { Domain, sha256, toHex, verifySignature, type Signer } from './crypto.js'
 import { ProtocolError, reject, ValidationError } from './errors.js'
@@ -191,7 +192,7 @@ function encodeParamsSet (s: ParamsSet): Record<string, unknown> {
   if (s.capexBps !== undefined) m.capexBps = s.capexBps
   if (s.deviceCapMwhPerEpoch !== undefined) m.deviceCap = s.deviceCapMwhPerEpoch.toString()
   if (s.gracePeriodS !== undefined) m.grace = s.gracePeriodS
-  if (s.makers !== undefined) m.makers = [...s.makers].sort().map(k => Buffer.from(k, 'hex'))
+  if (s.makers !== undefined) m.makers = [...s.makers].sort().map(k => hexToBytes(k))
   if (s.builderQuorumBps !== undefined) m.quorumBps = s.builderQuorumBps
   return m
 }
@@ -385,7 +386,7 @@ export function verifyOperation (networkId: string, bytes: Uint8Array): Verified
     throw reject('maker-signature', `device-add ${op.device}: the maker's signature does not cover the device key`)
   }
   // An operation that names no change is refused: it could only fill the pool.
-  if (op.type === 'device-transfer' && Buffer.compare(op.from, op.to) === 0) throw reject('op-noop', `device-transfer ${op.device}: from and to are the same account`)
+  if (op.type === 'device-transfer' && compareBytes(op.from, op.to) === 0) throw reject('op-noop', `device-transfer ${op.device}: from and to are the same account`)
   if (op.type === 'device-move' && op.from === op.to) throw reject('op-noop', `device-move ${op.device}: from and to are the same hub`)
   return d
 }
@@ -411,7 +412,7 @@ export interface VerifiedApproval extends Approval {
 }
 
 export function encodeApprovalPayload (a: Approval): Uint8Array {
-  return encode({ op: Buffer.from(a.op, 'hex'), by: a.by, as: a.as === 'validator' ? 'v' : 'b', yes: a.yes })
+  return encode({ op: hexToBytes(a.op), by: a.by, as: a.as === 'validator' ? 'v' : 'b', yes: a.yes })
 }
 
 export function signApproval (networkId: string, signer: Signer, a: Omit<Approval, 'by'>): Uint8Array {

@@ -5,7 +5,7 @@ import { implausibility } from '@ecandle/tally'
 import { limits } from './names.js'
 import { DEVICE_ID_RE, type Network } from './network.js'
 import { DEVICE_ADMISSION_CODES, genesisLookup, type DeviceKey, type EntryLookup } from './admission.js'
-import { defaultVerifier, type SignatureCheck, type SignatureVerifier } from './verify-pool.js'
+import { defaultVerifier, type SignatureCheck, type SignatureVerifier } from './verifier.js'
 
 /** One usage report, signed by the device that made it. */
 export interface UsageReport {

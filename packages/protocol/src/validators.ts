@@ -1,3 +1,4 @@
+import { hexToBytes } from '@ecandle/crypto'
 import { encode } from './cbor.js'
 import { sha256, toHex } from './crypto.js'
 import { publicKeyFromPeerId } from './ids.js'
@@ -27,7 +28,7 @@ export interface ValidatorSet {
 export function validatorSet (list: ReadonlyArray<{ peerId: string, operator: string }>): ValidatorSet {
   const vs: Validator[] = list.map(v => ({ peerId: v.peerId, operator: v.operator, publicKey: publicKeyFromPeerId(v.peerId) }))
   const byId = new Map(vs.map((v, index) => [v.peerId, { ...v, index }]))
-  const hash = toHex(sha256(encode(vs.map(v => [v.peerId, Buffer.from(v.operator, 'hex')]))))
+  const hash = toHex(sha256(encode(vs.map(v => [v.peerId, hexToBytes(v.operator)]))))
   return { list: vs, ids: vs.map(v => v.peerId), byId, hash }
 }
 

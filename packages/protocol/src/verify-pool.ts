@@ -1,20 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { signingBytes, verifySignature, verifySigningInput } from './crypto.js'
-
-/** One Ed25519 signature to check: `signature` over `domain` 0x00 `message` by `publicKey` (raw 32 bytes). */
-export interface SignatureCheck {
-  publicKey: Uint8Array
-  domain: string
-  message: Uint8Array
-  signature: Uint8Array
-}
-
-/** Checks signatures off the caller's thread. Never rejects: a check that cannot run is verified inline. */
-export interface SignatureVerifier {
-  /** One result per check, in order. */
-  verifyAll: (checks: readonly SignatureCheck[]) => Promise<boolean[]>
-}
+import type { SignatureCheck, SignatureVerifier } from './verifier.js'
 
 export interface VerifyPoolOptions {
   /** Worker threads; 0 verifies on the calling thread. Default: one per core (up to 4) when there are ≥ 2 cores. */
@@ -241,8 +228,8 @@ export class VerifyPool implements SignatureVerifier {
 
 let shared: VerifyPool | undefined
 
-/** The process-wide pool (threads: `ECANDLE_VERIFY_THREADS`, default one per core up to 4). */
-export function defaultVerifier (): VerifyPool {
+/** The process-wide pool (threads: `ECANDLE_VERIFY_THREADS`, default one per core up to 4): Node's defaultVerifier(). */
+export function sharedVerifyPool (): VerifyPool {
   if (shared === undefined) {
     const env = process.env.ECANDLE_VERIFY_THREADS
     const n = env === undefined || env === '' ? undefined : Number(env)

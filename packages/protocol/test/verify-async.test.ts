@@ -12,7 +12,7 @@ import fc from 'fast-check'
 import {
   decodeReport, Domain, encode, entryDomain, epochOf, signEntry, signReport, signVerifiedEntry, verifyDecodedReport, verifyEntry,
   verifyEntryAsync, verifyReport, verifySignature, ValidationError, VerifyPool, type SignatureCheck
-} from '../src/index.js'
+} from '../src/index.node.js'
 import { DEV_A, DEV_A2, DEV_B, GENESIS, HUB_A, NOW_MS, chainNet as net, hex, report, signed, signers } from './fixtures.js'
 
 const RUNS = Math.max(50, Math.floor(Number(process.env.FC_RUNS ?? 10_000) / 20))
@@ -78,7 +78,7 @@ describe('VerifyPool', () => {
     // A child process that awaits one batch on worker threads and then has nothing left to do:
     // it must print the answers (not exit early) and then exit by itself (no ref'd worker left).
     const src = `
-      const { VerifyPool, signerFromSeed, Domain } = await import(${JSON.stringify(new URL('../src/index.js', import.meta.url).href)})
+      const { VerifyPool, signerFromSeed, Domain } = await import(${JSON.stringify(new URL('../src/index.node.js', import.meta.url).href)})
       const s = signerFromSeed(new Uint8Array(32).fill(3))
       const m = new Uint8Array([1, 2, 3])
       // Small batches one after another: one of the two workers never gets any work.
