@@ -11,7 +11,8 @@ const TOOLS = [
   { command: 'mosquitto_passwd', debian: 'mosquitto', for: 'the MQTT credential tests' },
   { command: 'openssl', debian: 'openssl', for: 'the TLS tests (test certificates)' },
   { command: 'prometheus', debian: 'prometheus', for: 'the Grafana dashboard test' },
-  { command: 'systemd-analyze', debian: 'systemd', for: 'the systemd unit test' }
+  { command: 'systemd-analyze', debian: 'systemd', for: 'the systemd unit test' },
+  { command: 'chromium', debian: 'chromium', for: 'the page tests (headless Chromium)' }
   // podman, runc and debootstrap: ../shared/tools/container-base.sh installs them for the container test.
 ]
 

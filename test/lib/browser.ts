@@ -32,7 +32,7 @@ export class Browser {
   private constructor (readonly context: BrowserContext, private readonly profile: string) {}
 
   static async launch (): Promise<Browser> {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install -y chromium (.ci/run installs it)`)
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install -y chromium (npm test installs it: scripts/test-tools.mjs)`)
     const profile = await mkdtemp(join(tmpdir(), 'ecandle-chromium-'))
     const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: DESKTOP })
     return new Browser(context, profile)
