@@ -4,11 +4,11 @@ import type { Finding } from '@ecandle/audit'
 import type { EpochSummary } from '@ecandle/client'
 import { readHubKey } from '@ecandle/daemon'
 import {
-  decodeCanonical, decodeEntry, encode, encodeCertificate, encodeConsensusPayload, signEntry, signerFromSeed, valueIdOf, verifyCertificate, voteDomain, type EpochValue
+  decodeEntry, encode, encodeCertificate, encodeConsensusPayload, signEntry, signerFromSeed, valueIdOf, verifyCertificate, voteDomain, type EpochValue
 } from '@ecandle/protocol'
 import { decodeProofResponse, decodeTallyRequest, encodeProofResponse } from '@ecandle/wire'
 import { decodeLeaf, encodeAccountLeaf } from '@ecandle/tally'
-import { TamperProxy } from './lib/tamper-proxy.js'
+import { TamperProxy, valueJson } from './lib/tamper-proxy.js'
 import { printTailsOnFailure, runCli, Testnet, waitFor } from './lib/testnet.js'
 
 /**
@@ -229,11 +229,6 @@ describe('ecandle audit: a light peer against 4 hub processes', function () {
     assert.match(future.stderr, /epoch 100000 is not decided/)
   })
 })
-
-/** A value as certificates encode it (for re-encoding a tampered certificate). */
-function valueJson (v: EpochValue): unknown {
-  return decodeCanonical(encode({ epoch: v.epoch, prev: v.prev, cut: v.cut.map(c => ({ hub: c.hub, seq: c.seq, id: c.id })), root: v.root, gov: v.gov, state: v.state, next: v.next }), 'value')
-}
 
 function swapLastByte (b: Uint8Array): Uint8Array {
   const c = b.slice()

@@ -14,7 +14,7 @@ import { decodeLeaf, encodeAccountLeaf } from '@ecandle/tally'
 import type { Page } from 'playwright-core'
 import { Browser, DESKTOP, PHONE, screenshot, type WatchedPage } from './lib/browser.js'
 import { EmulateProc, freePort, writeKeySubset } from './lib/links.js'
-import { TamperProxy } from './lib/tamper-proxy.js'
+import { TamperProxy, valueJson } from './lib/tamper-proxy.js'
 import { printTailsOnFailure, runCli, Testnet, waitFor, type TestHub } from './lib/testnet.js'
 
 const ROOT = new URL('../../', import.meta.url)
@@ -276,7 +276,7 @@ describe('pages: the dashboard and the audit page in Chromium', function () {
         if (p !== 'certificates') return f
         const c = verifyCertificate(tn.net, f)
         if (c.value.epoch !== E) return f
-        return encode({ value: { epoch: c.value.epoch, prev: c.value.prev, cut: c.value.cut.map(x => ({ hub: x.hub, seq: x.seq, id: x.id })), root: c.value.root }, round: c.round, sigs: c.signatures.slice(0, 1) })
+        return encode({ value: valueJson(c.value), round: c.round, sigs: c.signatures.slice(0, 1) })
       }
       const w = await open(`${hub.url!}/audit`)
       const r = await audit(w.page, { network: tn.networkPath, peer: proxy.wsAddr })

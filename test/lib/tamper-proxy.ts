@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { createHubNode, multiaddr, type HubNode } from '@ecandle/net'
-import type { Network } from '@ecandle/protocol'
+import { decodeCanonical, encode, type EpochValue, type Network } from '@ecandle/protocol'
 import { request, serve, wireProtocols } from '@ecandle/wire'
 import type { PeerId } from '@libp2p/interface'
 
@@ -57,4 +57,9 @@ export class TamperProxy {
   }
 
   async stop (): Promise<void> { await this.node.stop() }
+}
+
+/** A value as certificates encode it (for re-encoding a tampered certificate). */
+export function valueJson (v: EpochValue): unknown {
+  return decodeCanonical(encode({ epoch: v.epoch, prev: v.prev, cut: v.cut.map(c => ({ hub: c.hub, seq: c.seq, id: c.id })), root: v.root, gov: v.gov, state: v.state, next: v.next }), 'value')
 }
