@@ -1,7 +1,7 @@
 // `npm run bench`: ingest throughput vs raw Ed25519, bytes on disk per report, RSS of a hub with
 // 1,000 devices (default and lowpower profiles), the container image size, and replication latency across 5 hub processes at two entry intervals.
 // Prints a table, then (last line of stdout) one JSON object. Progress goes to stderr.
-// Knobs (environment): BENCH_ONLY=ingest,rss,replication,agreement,devices,audit,pages,image,governance  BENCH_MEASURE_S (60)  BENCH_WARMUP_S (12)
+// Knobs (environment): BENCH_ONLY=ingest,rss,replication,agreement,devices,audit,pages,image,governance,reach  BENCH_MEASURE_S (60)  BENCH_WARMUP_S (12)
 // BENCH_RSS_S (60)  BENCH_SHORT_INTERVAL_MS (250)  BENCH_PERIODS (101: report periods per device in
 // the ingest set, 1,000 devices → ~101k reports). `node bench/run.js --quick`: a short smoke run.
 import { cpus, loadavg } from 'node:os'
@@ -11,7 +11,7 @@ import { cpuPressure, log, round } from './lib/util.js'
 
 const quick = process.argv.includes('--quick')
 const env = (k, d) => process.env[k] === undefined || process.env[k] === '' ? d : Number(process.env[k])
-const only = new Set((process.env.BENCH_ONLY ?? 'ingest,rss,replication,agreement,devices,audit,pages,image,governance').split(','))
+const only = new Set((process.env.BENCH_ONLY ?? 'ingest,rss,replication,agreement,devices,audit,pages,image,governance,reach').split(','))
 const cfg = {
   periods: env('BENCH_PERIODS', quick ? 12 : 101),
   measureS: env('BENCH_MEASURE_S', quick ? 15 : 60),
@@ -145,6 +145,14 @@ if (only.has('pages')) {
   const { benchPages, formatPages } = await import('./pages.js')
   out.pages = await benchPages()
   for (const r of formatPages(out.pages)) row(...r)
+}
+
+if (only.has('reach')) {
+  const { benchReach, formatReach } = await import('./reach.js')
+  load.reach = loadavg()[0]
+  pressure.reach = cpuPressure()
+  out.reach = await benchReach(quick ? { runs: 1, measureS: 10 } : {})
+  for (const r of formatReach(out.reach)) row(...r)
 }
 
 if (only.has('image')) {

@@ -12,7 +12,9 @@ const TOOLS = [
   { command: 'openssl', debian: 'openssl', for: 'the TLS tests (test certificates)' },
   { command: 'prometheus', debian: 'prometheus', for: 'the Grafana dashboard test' },
   { command: 'systemd-analyze', debian: 'systemd', for: 'the systemd unit test' },
-  { command: 'chromium', debian: 'chromium', for: 'the page tests (headless Chromium)' }
+  { command: 'chromium', debian: 'chromium', for: 'the page tests (headless Chromium)' },
+  { command: 'ip', debian: 'iproute2', for: 'the network-namespace tests' },
+  { command: 'nft', debian: 'nftables', for: 'the network-namespace tests' }
   // podman, runc and debootstrap: ../shared/tools/container-base.sh installs them for the container test.
 ]
 
@@ -37,10 +39,10 @@ if (missing.length > 0) {
   const packages = [...new Set(missing.map(t => t.debian))]
   const prefix = aptGet()
   if (prefix === undefined) {
-    process.stderr.write(`npm test needs ${names} for ${missing.map(t => t.for).join(' and ')}: install ${packages.join(' ')} (Debian: sudo apt-get install ${packages.join(' ')}) and run it again\n`)
+    process.stderr.write(`npm test needs ${names} for ${[...new Set(missing.map(t => t.for))].join(' and ')}: install ${packages.join(' ')} (Debian: sudo apt-get install ${packages.join(' ')}) and run it again\n`)
     process.exit(1)
   }
-  process.stdout.write(`npm test: installing ${packages.join(' ')} with apt-get, for ${missing.map(t => t.for).join(' and ')}\n`)
+  process.stdout.write(`npm test: installing ${packages.join(' ')} with apt-get, for ${[...new Set(missing.map(t => t.for))].join(' and ')}\n`)
   const failed = run([...prefix, 'apt-get', 'update', '-qq']) ??
     run([...prefix, 'apt-get', 'install', '-y', '-qq', '--no-install-recommends', ...packages])
   const still = missing.filter(t => !onPath(t.command)).map(t => t.command)

@@ -4,7 +4,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { componentSchemas, entryJson, FIELD_HINTS, openapiInfo, openapiTags, routes, type EpochSummary, type PeerInfo } from '@ecandle/api'
+import { componentSchemas, entryJson, FIELD_HINTS, openapiInfo, openapiTags, routes, type EpochSummary } from '@ecandle/api'
 import { decodeEntry, decodeReport } from '@ecandle/protocol'
 import { setBlocked, type Hub } from './hub.js'
 import { epochRewards, epochSummary, explainDevice, rewards } from './agreement/queries.js'
@@ -83,18 +83,7 @@ export async function startApi (hub: Hub, opts: { host: string, port: number, to
     return await reply.code(report.status === 'red' ? 503 : 200).send(report)
   })
 
-  app.get(routes.peers.url, { schema: routes.peers.schema }, async () => {
-    const rows = new Map<string, PeerInfo>()
-    for (const c of hub.node.getConnections()) {
-      if (c.status !== 'open') continue
-      const peerId = c.remotePeer.toString()
-      const row = rows.get(peerId) ?? { peerId, addrs: [], validator: hub.net.hubs.has(peerId), direction: c.direction }
-      const addr = c.remoteAddr.toString()
-      if (!row.addrs.includes(addr)) row.addrs.push(addr)
-      rows.set(peerId, row)
-    }
-    return [...rows.values()]
-  })
+  app.get(routes.peers.url, { schema: routes.peers.schema }, async () => hub.peers())
 
   app.get(routes.devices.url, { schema: routes.devices.schema }, async () => hub.bridge?.devices() ?? [])
 

@@ -1,9 +1,11 @@
 import { readFile } from 'node:fs/promises'
+import { multiaddr } from '@ecandle/net'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { parseNetwork, ProtocolError, type Network } from '@ecandle/protocol'
 import { CliError } from './errors.js'
 import { parseDevicesConfig, type DevicesConfig } from './devices.js'
 import { PROFILE_NAMES, profileByName, type Profile } from './profile.js'
+import { parseReachConfig, type ReachConfig, type ReachConfigFile } from './reach-config.js'
 
 /**
  * Hub configuration: `<data-dir>/config.json`, then environment (ECANDLE_*), then flags.
@@ -16,6 +18,12 @@ export interface HubConfig {
   keyPath: string
   tokenPath: string
   listen: string[]
+  /** Addresses announced besides the listen ones (a port forward, a TLS proxy). */
+  announce: string[]
+  /** Peers dialled besides the network file's bootstrap list. */
+  bootstrap: string[]
+  /** Relay, hole punching, UPnP, mDNS (see reach-config.ts and docs/networking.md). */
+  reach: ReachConfig
   apiHost: string
   apiPort: number
   entryIntervalMs: number
@@ -36,6 +44,9 @@ export interface HubConfig {
 export interface ConfigFile {
   network?: string
   listen?: string[]
+  announce?: string[]
+  bootstrap?: string[]
+  reach?: ReachConfigFile
   api?: { host?: string, port?: number }
   entryIntervalMs?: number
   syncIntervalMs?: number
@@ -49,6 +60,8 @@ export interface ConfigFile {
 
 export interface ConfigOverrides {
   listen?: string[]
+  announce?: string[]
+  bootstrap?: string[]
   apiPort?: number
   apiHost?: string
   entryIntervalMs?: number
@@ -83,11 +96,14 @@ export async function loadConfig (dataDir: string, flags: ConfigOverrides = {}, 
     throw new CliError(`config ${path}: not valid JSON (${String(err.message)})`)
   }
   if (typeof file !== 'object' || file === null || Array.isArray(file)) throw new CliError(`config ${path}: expected a JSON object`)
-  const known = ['network', 'listen', 'api', 'entryIntervalMs', 'syncIntervalMs', 'emulator', 'devices', 'log', 'profile', 'clockOffsetMs', 'health']
+  const known = ['network', 'listen', 'announce', 'bootstrap', 'reach', 'api', 'entryIntervalMs', 'syncIntervalMs', 'emulator', 'devices', 'log', 'profile', 'clockOffsetMs', 'health']
   for (const k of Object.keys(file)) if (!known.includes(k)) throw new CliError(`config ${path}: unknown field "${k}"`)
   const rel = (p: string): string => isAbsolute(p) ? p : join(dir, p)
-  const listen = flags.listen ?? (env.ECANDLE_LISTEN?.split(',')) ?? file.listen ?? ['/ip4/0.0.0.0/tcp/4001']
-  if (!Array.isArray(listen) || !listen.every(a => typeof a === 'string' && a.startsWith('/'))) throw new CliError(`config: listen must be a list of multiaddrs`)
+  const list = (what: string, flag: string[] | undefined, envVar: string | undefined, fromFile: unknown, dflt: string[], withPeer = false): string[] =>
+    parseMultiaddrs(`config: ${what}`, flag ?? (envVar === undefined || envVar === '' ? undefined : envVar.split(',')) ?? fromFile ?? dflt, withPeer)
+  const listen = list('listen', flags.listen, env.ECANDLE_LISTEN, file.listen, ['/ip4/0.0.0.0/tcp/4001'])
+  const announce = list('announce', flags.announce, env.ECANDLE_ANNOUNCE, file.announce, [])
+  const bootstrap = list('bootstrap', flags.bootstrap, env.ECANDLE_BOOTSTRAP, file.bootstrap, [], true)
   const logLevel = flags.logLevel ?? env.ECANDLE_LOG_LEVEL ?? file.log?.level ?? 'info'
   if (!LEVELS.includes(logLevel)) throw new CliError(`config: log level must be one of ${LEVELS.join(', ')}`)
   const networkPath = flags.network ?? env.ECANDLE_NETWORK ?? file.network
@@ -104,6 +120,9 @@ export async function loadConfig (dataDir: string, flags: ConfigOverrides = {}, 
     keyPath: join(dir, 'hub.key'),
     tokenPath: join(dir, 'api.token'),
     listen,
+    announce,
+    bootstrap,
+    reach: parseReachConfig(file.reach, listen),
     apiHost: flags.apiHost ?? env.ECANDLE_API_HOST ?? file.api?.host ?? '127.0.0.1',
     apiPort: num(flags.apiPort ?? env.ECANDLE_API_PORT ?? file.api?.port ?? 0, 'api.port', 0, 65535),
     entryIntervalMs: num(flags.entryIntervalMs ?? env.ECANDLE_ENTRY_INTERVAL_MS ?? file.entryIntervalMs ?? 5000, 'entryIntervalMs', 50, 3_600_000),
@@ -116,6 +135,24 @@ export async function loadConfig (dataDir: string, flags: ConfigOverrides = {}, 
     clockOffsetMs: num(env.ECANDLE_CLOCK_OFFSET_MS ?? file.clockOffsetMs ?? 0, 'clockOffsetMs', -86_400_000, 86_400_000),
     health: { deviceSilentS: num(file.health?.deviceSilentS ?? 3600, 'health.deviceSilentS', 1, 30 * 86_400) }
   }
+}
+
+/**
+ * A list of multiaddrs (config field or flag `what`), each parsed: a typo stops with the field and
+ * the address. `withPeer`: each must end in /p2p/<peer id> (bootstrap peers).
+ */
+export function parseMultiaddrs (what: string, v: unknown, withPeer = false): string[] {
+  if (!Array.isArray(v) || !v.every(a => typeof a === 'string')) throw new CliError(`${what} must be a list of multiaddrs`)
+  for (const a of v) {
+    let peer: string | null
+    try {
+      peer = multiaddr(a).getPeerId()
+    } catch (err: any) {
+      throw new CliError(`${what}: "${a}" is not a multiaddr (${String(err?.message ?? err)})`)
+    }
+    if (withPeer && peer === null) throw new CliError(`${what}: "${a}" must end in /p2p/<peer id>`)
+  }
+  return v
 }
 
 export async function loadNetwork (path: string): Promise<Network> {

@@ -6,7 +6,7 @@ import { Ingest, SyncService } from '@ecandle/sync'
 import { fetchCertificatePage } from '@ecandle/wire'
 import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
-import type { HubEventMap, HubStatus } from '@ecandle/api'
+import type { HubEventMap, HubStatus, PeerInfo, ReachStatus } from '@ecandle/api'
 import { Registry } from 'prom-client'
 import { HubLog } from './hub-log.js'
 import { DeviceLinks } from './device-links.js'
@@ -17,6 +17,7 @@ import { startParts, stopParts, type Part } from './lifecycle.js'
 import { ClockSkew } from './clock-skew.js'
 import { systemClock } from './agreement/clock.js'
 import type { HubConfig } from './config.js'
+import { ReachWatch } from './reach-watch.js'
 
 /** What the hub emits for GET /events: the contract's event payloads, by event type. */
 export type HubEvents = { [K in keyof HubEventMap]: [HubEventMap[K]] }
@@ -76,7 +77,26 @@ export class Hub {
       onMigrate: (m) => { this.log.info({ from: m.from, change: m.name }, 'migrating the database') }
     })
     try {
-      const node = this.node = await createHubNode({ seed: this.seed, networkId: net.id, blocked: this.blocked, listen: this.config.listen, bootstrap: net.def.bootstrap.filter(a => !a.endsWith(this.peerId)), metrics: { registry: this.metrics }, connectionLimits: profile.connections })
+      const bootstrap = [...new Set([...net.def.bootstrap, ...this.config.bootstrap])].filter(a => !a.endsWith(`/p2p/${this.peerId}`))
+      const r = this.config.reach
+      const node = this.node = await createHubNode({
+        seed: this.seed,
+        networkId: net.id,
+        blocked: this.blocked,
+        listen: this.config.listen,
+        bootstrap,
+        metrics: { registry: this.metrics },
+        connectionLimits: profile.connections,
+        reach: {
+          announce: this.config.announce,
+          mdns: r.mdns,
+          upnp: r.upnp,
+          holePunch: r.holePunchPort === undefined ? false : { port: r.holePunchPort },
+          relay: r.relay,
+          keepConnected: [...net.validatorIds],
+          bootstrap
+        }
+      })
       this.gossip = new Gossip(node.services.pubsub, this.log, net.id)
       this.ingest = new Ingest(net, store, this.log, {
         onEntry: (e, from) => {
@@ -128,7 +148,9 @@ export class Hub {
         { name: 'network', component: node },
         { name: 'sync', component: this.sync },
         { name: 'agreement', component: this.agreement },
-        { name: 'tally server', component: this.tallyServer }
+        { name: 'tally server', component: this.tallyServer },
+        // Logs how the hub is reached when that changes, and what the operator can do.
+        { name: 'reach watch', component: new ReachWatch(() => this.reach(), this.log.child({ component: 'reach' }), this.config) }
       ]
       if (this.isValidator) {
         this.hubLog = new HubLog(net, this.peerId, this.signer, store, this.ingest, this.log, {
@@ -179,8 +201,32 @@ export class Hub {
       devices: this.bridge?.devices().length ?? 0,
       deviceLinks: this.bridge?.stats(),
       lastEpoch: this.agreement.lastDecided?.epoch ?? null,
-      agreement: { ...this.agreement.counts }
+      agreement: { ...this.agreement.counts },
+      reach: this.reach()
     }
+  }
+
+  /** How this hub is reached (GET /status `reach`). */
+  reach (): ReachStatus {
+    const snap = this.node.services.reach?.snapshot()
+    if (snap === undefined) throw new Error('hub node has no reach service')
+    return { ...snap, upnp: this.config.reach.upnp, mdns: this.config.reach.mdns }
+  }
+
+  /** Connected peers, one row each, with how we are connected (GET /peers). */
+  peers (): PeerInfo[] {
+    const rows = new Map<string, PeerInfo>()
+    const best = this.node.services.reach?.peers() ?? new Map()
+    for (const c of this.node.getConnections()) {
+      if (c.status !== 'open') continue
+      const peerId = c.remotePeer.toString()
+      const how = best.get(peerId)
+      const row: PeerInfo = rows.get(peerId) ?? { peerId, addrs: [], validator: this.net.hubs.has(peerId), direction: how?.direction ?? c.direction, connection: how?.kind ?? 'lan', relay: how?.relay }
+      const addr = c.remoteAddr.toString()
+      if (!row.addrs.includes(addr)) row.addrs.push(addr)
+      rows.set(peerId, row)
+    }
+    return [...rows.values()]
   }
 }
 

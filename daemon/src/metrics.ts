@@ -2,7 +2,7 @@ import type { DeviceLinkStatus } from '@ecandle/hardware-bridge'
 import type { GossipQueueStats } from '@ecandle/net'
 import { topicLabels } from '@ecandle/protocol'
 import { collectDefaultMetrics, Counter, Gauge, type Registry } from 'prom-client'
-import type { HubStatus } from '@ecandle/api'
+import { REACHABILITY, type HubStatus, type PeerInfo } from '@ecandle/api'
 
 /**
  * Prometheus metrics of one hub, in the hub's own registry (`hub.metrics`, which libp2p and
@@ -10,6 +10,8 @@ import type { HubStatus } from '@ecandle/api'
  * nothing on the hot path counts twice. Labels stay bounded: hub peer ids of the network, our
  * topic names, validation codes, device link names.
  */
+
+const REACH_WARNINGS = ['no-peers', 'all-peers-relayed']
 
 /** Device link stats that are levels, not running totals. */
 const LINK_LEVELS = new Set(['queued', 'open'])
@@ -20,6 +22,8 @@ export interface MetricsSource {
   readonly metrics: Registry
   readonly net: { readonly id: string }
   status: () => HubStatus
+  /** Connected peers with how each is connected (GET /peers). */
+  peers: () => PeerInfo[]
   readonly bridge?: { devices: () => DeviceLinkStatus[] }
   readonly gossip: { queueStats: () => GossipQueueStats[] }
 }
@@ -55,6 +59,26 @@ export function createHubMetrics (hub: MetricsSource): Registry {
   gauge('ecandle_uptime_seconds', 'Seconds since the hub started', [], g => { g.set(status().uptimeS) })
   gauge('ecandle_reports_stored', 'Device reports held in this hub\'s store (all logs)', [], g => { g.set(status().reports) })
   gauge('ecandle_peers', 'Connected libp2p peers', [], g => { g.set(status().peers) })
+  gauge('ecandle_reachability', 'How this hub is reached: 1 for the current state (public, hole-punched, relayed, lan, outbound-only, isolated)', ['state'], g => {
+    const st = status().reach.state
+    for (const k of REACHABILITY) g.set({ state: k }, k === st ? 1 : 0)
+  })
+  gauge('ecandle_peer_connections', 'Connected peers by how they are connected (direct, hole-punched, relayed, lan)', ['kind'], g => {
+    for (const [kind, n] of Object.entries(status().reach.peers)) g.set({ kind }, n)
+  })
+  gauge('ecandle_peer_connection', 'Each connected hub of the network: 1, labelled with how it is connected and the relay (if relayed)', ['peer', 'kind', 'relay'], g => {
+    for (const p of hub.peers()) if (p.validator) g.set({ peer: p.peerId, kind: p.connection, relay: p.relay ?? '' }, 1)
+  })
+  gauge('ecandle_relay_reservations', 'Relay slots: held by this hub on relays (client), and held for others by its relay server (server)', ['role'], g => {
+    const r = status().reach
+    g.set({ role: 'client' }, r.relays.length)
+    g.set({ role: 'server' }, r.relayServer.reservations)
+  })
+  gauge('ecandle_reach_warning', 'Reachability warnings (no-peers, all-peers-relayed): 1 while raised', ['warning'], g => {
+    const w = status().reach.warnings
+    for (const k of REACH_WARNINGS) g.set({ warning: k }, w.includes(k) ? 1 : 0)
+  })
+  counter('ecandle_hole_punches_total', 'Direct connections made by hole punching (DCUtR) since start', [], c => { c.inc(status().reach.holePunches) })
   gauge('ecandle_log_head_seq', 'Seq of the last entry held of each hub\'s log', ['hub'], g => {
     for (const [h, head] of Object.entries(status().heads)) g.set({ hub: h }, head.seq)
   })

@@ -87,7 +87,8 @@ export class TestHub {
     if (this.alive) throw new Error(`${this.name} is already running`)
     const fd = openSync(this.logPath, 'a')
     try {
-      this.proc = spawn(process.execPath, [BIN, 'daemon', '--data-dir', this.dir, ...extraArgs], { stdio: ['ignore', fd, fd] })
+      const [cmd, argv] = this.command([BIN, 'daemon', '--data-dir', this.dir, ...extraArgs])
+      this.proc = spawn(cmd, argv, { stdio: ['ignore', fd, fd] })
     } finally {
       closeSync(fd)
     }
@@ -96,6 +97,12 @@ export class TestHub {
     this.url = undefined
     this.starts++
   }
+
+  /** How the daemon is run: node with these arguments (a subclass may wrap it). */
+  protected command (nodeArgs: string[]): [string, string[]] { return [process.execPath, nodeArgs] }
+
+  /** Where this test reaches the API that api.json names (a subclass may forward it). */
+  protected reachableUrl (apiUrl: string): string { return apiUrl }
 
   /** Waits until this process wrote api.json (with its own pid) and GET /status answers. */
   async waitApi (timeoutMs = 30_000): Promise<string> {
@@ -109,8 +116,9 @@ export class TestHub {
       if (!existsSync(file)) return undefined
       const api = JSON.parse(await readFile(file, 'utf8')) as { url: string, pid: number }
       if (api.pid !== proc.pid) return undefined // a stale file of a killed process
-      await getJson(`${api.url}/status`, 2000)
-      return api.url
+      const url = this.reachableUrl(api.url)
+      await getJson(`${url}/status`, 2000)
+      return url
     }, { timeoutMs, intervalMs: 100 })
     return this.url
   }

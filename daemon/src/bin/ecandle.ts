@@ -13,7 +13,8 @@ import { runAudit } from '../commands/audit.js'
 import { runDoctor } from '../commands/doctor.js'
 import { runMqttCredentials } from '../commands/credentials.js'
 import { createNetwork, initHubDir } from '../commands/setup.js'
-import { loadNetwork } from '../config.js'
+import { loadNetwork, parseMultiaddrs as multiaddrs } from '../config.js'
+import { parseReachConfig } from '../reach-config.js'
 
 const int = (min: number, max: number) => (v: string): number => {
   const n = Number(v)
@@ -36,8 +37,10 @@ network.command('create')
   .option('--grace <s>', 'grace period after an epoch, seconds', int(0, 86_400), 10)
   .option('--report-interval <s>', 'emulated devices report every s seconds', int(1, 86_400), 10)
   .option('--api-port <port>', 'fixed local API ports: hub-1 gets <port>, hub-2 <port>+1, … (default: free ports at each start)', int(1, 65_000))
+  .option('--host <ip>', 'address the hubs listen on, and the bootstrap list names', '127.0.0.1')
+  .option('--bootstrap <multiaddr...>', 'bootstrap addresses of the network file (default: every hub), e.g. /ip4/1.2.3.4/tcp/4001/p2p/12D3Koo…')
   .action(async (o) => {
-    const c = await createNetwork({ dir: resolve(o.dir), hubs: o.hubs, devicesPerHub: o.devicesPerHub, name: o.name, epochLengthS: o.epochLength, gracePeriodS: o.grace, reportIntervalS: o.reportInterval, apiPortBase: o.apiPort })
+    const c = await createNetwork({ dir: resolve(o.dir), hubs: o.hubs, devicesPerHub: o.devicesPerHub, name: o.name, epochLengthS: o.epochLength, gracePeriodS: o.grace, reportIntervalS: o.reportInterval, apiPortBase: o.apiPort, host: o.host, bootstrap: o.bootstrap === undefined ? undefined : multiaddrs('--bootstrap', o.bootstrap, true) })
     const net = await loadNetwork(c.networkPath)
     process.stdout.write(`network ${net.id} written to ${c.networkPath}\n${c.hubDirs.map((d, i) => `  ${d}  ${c.peerIds[i]}`).join('\n')}\n`)
   })
@@ -46,10 +49,20 @@ program.command('init')
   .description('create a hub data dir: hub key (mode 0600), API token and config')
   .requiredOption('--data-dir <dir>', 'hub data directory')
   .requiredOption('--network <file>', 'network definition file')
-  .option('--listen <multiaddr...>', 'listen addresses', ['/ip4/0.0.0.0/tcp/4001'])
+  .option('--listen <multiaddr...>', 'listen addresses (add /ip4/127.0.0.1/tcp/4002/ws for browsers on this machine)', ['/ip4/0.0.0.0/tcp/4001'])
+  .option('--announce <multiaddr...>', 'addresses announced besides the listen ones (a port forward: /ip4/<public ip>/tcp/4001; a TLS proxy: /dns4/<name>/tcp/443/wss)')
+  .option('--bootstrap <multiaddr...>', 'peers dialled besides the network file\'s bootstrap list')
+  .option('--upnp', 'ask the router for a port mapping (UPnP IGD)')
+  .option('--no-mdns', 'do not look for hubs on the LAN by mDNS')
+  .option('--no-hole-punch', 'no DCUtR hole punching')
+  .option('--relay-server <mode>', 'circuit relay server: auto (while publicly reachable), on, off', 'auto')
   .action(async (o) => {
     await loadNetwork(resolve(o.network))
-    const peerId = await initHubDir(resolve(o.dataDir), { networkPath: resolve(o.network), listen: o.listen }).catch((err: any) => {
+    const listen = multiaddrs('--listen', o.listen)
+    const reach = { upnp: o.upnp === true, ...(o.mdns === false ? { mdns: false } : {}), ...(o.holePunch === false ? { holePunch: false } : {}), relay: { server: o.relayServer } }
+    const dataDir = resolve(o.dataDir)
+    parseReachConfig(reach, listen) // refuse bad values before writing anything
+    const peerId = await initHubDir(dataDir, { networkPath: resolve(o.network), listen, announce: multiaddrs('--announce', o.announce ?? []), bootstrap: multiaddrs('--bootstrap', o.bootstrap ?? [], true), reach }).catch((err: any) => {
       if (err?.code === 'EEXIST') throw new CliError(`${o.dataDir} is already initialised (found ${String(err.path)})`)
       throw err
     })
@@ -61,6 +74,8 @@ program.command('daemon')
   .requiredOption('--data-dir <dir>', 'hub data directory')
   .option('--network <file>', 'network file (overrides the config)')
   .option('--listen <multiaddr...>', 'listen addresses (override the config)')
+  .option('--announce <multiaddr...>', 'announced addresses (override the config)')
+  .option('--bootstrap <multiaddr...>', 'extra bootstrap peers (override the config)')
   .option('--api-port <port>', 'local API port', int(0, 65535))
   .option('--api-host <host>', 'local API address (default 127.0.0.1; anything else exposes the API)')
   .option('--entry-interval <ms>', 'at most one log entry per interval', int(50, 3_600_000))
@@ -68,7 +83,7 @@ program.command('daemon')
   .option('--pretty', 'human-readable logs instead of JSON')
   .option('--profile <name>', 'resource profile: default | lowpower (fewer connections, smaller caches; for 1 GB boards)')
   .action(async (o) => {
-    await runDaemon(o.dataDir, { network: o.network === undefined ? undefined : resolve(o.network), listen: o.listen, apiHost: o.apiHost, apiPort: o.apiPort, entryIntervalMs: o.entryInterval, logLevel: o.logLevel, pretty: o.pretty, profile: o.profile })
+    await runDaemon(o.dataDir, { network: o.network === undefined ? undefined : resolve(o.network), listen: o.listen, announce: o.announce, bootstrap: o.bootstrap, apiHost: o.apiHost, apiPort: o.apiPort, entryIntervalMs: o.entryInterval, logLevel: o.logLevel, pretty: o.pretty, profile: o.profile })
   })
 
 program.command('doctor')

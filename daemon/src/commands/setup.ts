@@ -1,18 +1,38 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { freePort } from '@ecandle/emulator'
+import { isIPv6 } from 'node:net'
 import { join, relative } from 'node:path'
 import { generateSeed, parseNetwork, peerIdFromPublicKey, signerFromSeed, toHex, type NetworkDefinition } from '@ecandle/protocol'
 import { createApiToken, createHubKey, writeSecretFile } from '../keys.js'
 import type { ConfigFile } from '../config.js'
+import type { ReachConfigFile } from '../reach-config.js'
+
+export interface InitHubOptions {
+  networkPath: string
+  listen: string[]
+  /** Addresses announced besides the listen ones (a port forward, a TLS proxy). */
+  announce?: string[]
+  /** Peers dialled besides the network file's bootstrap list. */
+  bootstrap?: string[]
+  reach?: ReachConfigFile
+  seed?: Uint8Array
+  emulator?: { reportIntervalS: number }
+  entryIntervalMs?: number
+  /** Local API port (default 0: a free port at each start). */
+  apiPort?: number
+}
 
 /** Creates a hub data dir: key (0600), API token (0600), config.json. */
-export async function initHubDir (dir: string, opts: { networkPath: string, listen: string[], seed?: Uint8Array, emulator?: { reportIntervalS: number }, entryIntervalMs?: number, apiPort?: number }): Promise<string> {
+export async function initHubDir (dir: string, opts: InitHubOptions): Promise<string> {
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const seed = await createHubKey(join(dir, 'hub.key'), opts.seed)
   await createApiToken(join(dir, 'api.token'))
   const config: ConfigFile = {
     network: relative(dir, opts.networkPath),
     listen: opts.listen,
+    announce: opts.announce ?? [],
+    bootstrap: opts.bootstrap ?? [],
+    ...(opts.reach === undefined ? {} : { reach: opts.reach }),
     api: { host: '127.0.0.1', port: opts.apiPort ?? 0 },
     entryIntervalMs: opts.entryIntervalMs ?? 5000,
     syncIntervalMs: 3000,
@@ -41,7 +61,10 @@ export interface CreateNetworkOptions {
   gracePeriodS?: number
   reportIntervalS?: number
   entryIntervalMs?: number
+  /** The address every hub listens on and the bootstrap list names (default 127.0.0.1). */
   host?: string
+  /** Bootstrap multiaddrs of the network file (default: every hub's listen address). */
+  bootstrap?: string[]
   /** Genesis time, unix s (default: now). */
   genesisTime?: number
   /** Hub i (from 0) gets local API port apiPortBase + i (default: a free port at each start). */
@@ -81,7 +104,7 @@ export async function createNetwork (o: CreateNetworkOptions): Promise<CreatedNe
     deviceCapMwhPerEpoch: '1000000',
     validators: peerIds.map((peerId, i) => ({ peerId, operator: operators[i].account, location: { latE6: PLACES[i % PLACES.length].latE6, lonE6: PLACES[i % PLACES.length].lonE6 } })),
     devices: [],
-    bootstrap: peerIds.map((id, i) => `/ip4/${host}/tcp/${ports[i]}/p2p/${id}`)
+    bootstrap: o.bootstrap ?? peerIds.map((id, i) => `/${isIPv6(host) ? 'ip6' : 'ip4'}/${host}/tcp/${ports[i]}/p2p/${id}`)
   }
   peerIds.forEach((hub, i) => {
     deviceKeys.push([])
@@ -99,7 +122,7 @@ export async function createNetwork (o: CreateNetworkOptions): Promise<CreatedNe
   const hubDirs: string[] = []
   for (let i = 0; i < o.hubs; i++) {
     const dir = join(o.dir, `hub-${i + 1}`)
-    await initHubDir(dir, { networkPath, listen: [`/ip4/${host}/tcp/${ports[i]}`], seed: hubSeeds[i], emulator: { reportIntervalS: o.reportIntervalS ?? 10 }, entryIntervalMs: o.entryIntervalMs, apiPort: o.apiPortBase === undefined ? undefined : o.apiPortBase + i })
+    await initHubDir(dir, { networkPath, listen: [`/${isIPv6(host) ? 'ip6' : 'ip4'}/${host}/tcp/${ports[i]}`], seed: hubSeeds[i], emulator: { reportIntervalS: o.reportIntervalS ?? 10 }, entryIntervalMs: o.entryIntervalMs, apiPort: o.apiPortBase === undefined ? undefined : o.apiPortBase + i })
     await writeSecretFile(join(dir, 'devices.json'), JSON.stringify({ devices: deviceKeys[i] }, null, 2) + '\n')
     hubDirs.push(dir)
   }

@@ -23,6 +23,34 @@ const Decimal = (description: string) => Type.String({ pattern: '^[0-9]+$', desc
 
 const Counts = (description: string) => Type.Record(Type.String(), Type.Number(), { description })
 
+// ---- reach (GET /status `reach`, GET /peers `connection`; docs/networking.md) ----
+
+/** How a connection to a peer runs: a public address, a hole punch, a relay, or the LAN (or loopback). */
+export const PEER_CONNECTION_KINDS = ['direct', 'hole-punched', 'relayed', 'lan'] as const
+export type PeerConnectionKind = typeof PEER_CONNECTION_KINDS[number]
+
+/**
+ * How the hub is reached: `public` (a verified public address), `hole-punched` (not public, but
+ * direct connections made by hole punching), `relayed` (through a relay slot), `lan` (peers on the
+ * LAN only), `outbound-only` (connected out, nobody can dial in), `isolated` (no peers).
+ */
+export const REACHABILITY = ['public', 'hole-punched', 'relayed', 'lan', 'outbound-only', 'isolated'] as const
+export type Reachability = typeof REACHABILITY[number]
+
+export const ReachStatus = Type.Object({
+  state: StringEnum(REACHABILITY, 'How this hub is reached: ' + REACHABILITY.join(', ')),
+  publicAddrs: Type.Array(Type.String(), { description: 'Verified public addresses (AutoNAT, UPnP, announce)' }),
+  relays: Type.Array(Type.String(), { description: 'Peer ids of the relays this hub holds a slot on' }),
+  relayServer: Type.Object({ running: Type.Boolean(), reservations: Type.Integer() }, { description: 'This hub\'s relay server (public hubs): running, and slots held for others' }),
+  nat: StringEnum(['none', 'port-preserving', 'port-changing', 'unknown'], 'The NAT in front: port-preserving allows hole punching, port-changing does not'),
+  holePunches: Type.Integer({ description: 'Direct connections made by hole punching since start' }),
+  peers: Type.Object({ direct: Type.Integer(), 'hole-punched': Type.Integer(), relayed: Type.Integer(), lan: Type.Integer() }, { description: 'Connected peers by how they are connected' }),
+  warnings: Type.Array(Type.String(), { description: 'What an operator should look at: no-peers, all-peers-relayed' }),
+  upnp: Type.Boolean({ description: 'UPnP port mapping asked for (reach.upnp)' }),
+  mdns: Type.Boolean({ description: 'LAN discovery by mDNS (reach.mdns)' })
+}, { description: 'How this hub is reached' })
+export type ReachStatus = Static<typeof ReachStatus>
+
 // ---- hub ----
 
 export const HubStatus = Type.Object({
@@ -42,7 +70,8 @@ export const HubStatus = Type.Object({
   devices: Type.Integer({ description: 'Devices known to this hub\'s links' }),
   deviceLinks: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Counters of each device link (emulator, serial, mqtt), by link name' })),
   lastEpoch: Nullable(Type.Integer(), 'Last decided epoch, or null'),
-  agreement: Counts('Agreement counters: decided, adopted, proposals, invalid, evidence')
+  agreement: Counts('Agreement counters: decided, adopted, proposals, invalid, evidence'),
+  reach: ReachStatus
 }, { description: 'Hub status' })
 export type HubStatus = Static<typeof HubStatus>
 
@@ -50,7 +79,9 @@ export const PeerInfo = Type.Object({
   peerId: Type.String(),
   addrs: Type.Array(Type.String(), { description: 'Remote multiaddrs of the open connections to this peer' }),
   validator: Type.Boolean({ description: 'Whether the peer is a hub (validator) of this network' }),
-  direction: StringEnum(['inbound', 'outbound'], 'Who dialled (of the first open connection)')
+  direction: StringEnum(['inbound', 'outbound'], 'Who dialled (of the best open connection)'),
+  connection: StringEnum(PEER_CONNECTION_KINDS, 'How we are connected (the best open connection): ' + PEER_CONNECTION_KINDS.join(', ')),
+  relay: Type.Optional(Type.String({ description: 'The relay\'s peer id, when relayed' }))
 })
 export type PeerInfo = Static<typeof PeerInfo>
 

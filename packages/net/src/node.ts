@@ -1,25 +1,29 @@
-import { gossipsub, type GossipsubEvents } from '@chainsafe/libp2p-gossipsub'
+import type { GossipsubEvents } from '@chainsafe/libp2p-gossipsub'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { bootstrap } from '@libp2p/bootstrap'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
-import { identify } from '@libp2p/identify'
-import type { PeerId, PubSub, PrivateKey } from '@libp2p/interface'
+import { identify, identifyPush } from '@libp2p/identify'
+import { isPeerId, type PeerId, type PubSub, type PrivateKey } from '@libp2p/interface'
 import type { MetricsRegister } from '@chainsafe/libp2p-gossipsub/metrics'
 import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
 import { ping, type Ping } from '@libp2p/ping'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
-import { tcp } from '@libp2p/tcp'
-import { webSockets } from '@libp2p/websockets'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { gossipsubInterop, topicLabels } from '@ecandle/protocol'
 import { Gauge, Histogram, type Registry } from 'prom-client'
+import { announceFilter, isReachable, LocalSubnets } from './addrs.js'
+import { bestConnection } from './connections.js'
+import { hubGossipsub } from './gossipsub.js'
+import { reachParts, type ReachOptions, type ReachService } from './reach.js'
 
 export type HubServices = {
   identify: unknown
   ping: Ping
   pubsub: PubSub<GossipsubEvents>
   dht: KadDHT
+  /** Hubs only (absent on light peers): how this node is reached. */
+  reach?: ReachService
 }
 export type HubNode = Libp2p<HubServices>
 
@@ -38,6 +42,8 @@ export interface HubNodeInit {
   metrics?: HubNodeMetrics
   /** Connection manager limits (the daemon's resource profile); defaults below. */
   connectionLimits?: ConnectionLimits
+  /** Relay, hole punching, AutoNAT, UPnP, mDNS, validators kept connected (reach.ts). Hubs only. */
+  reach?: ReachOptions
 }
 
 export interface ConnectionLimits { maxConnections: number, maxIncomingPendingConnections: number, inboundConnectionThreshold: number }
@@ -61,19 +67,25 @@ export async function privateKeyFromSeed (seed: Uint8Array): Promise<PrivateKey>
 export async function createHubNode (init: HubNodeInit): Promise<HubNode> {
   const blocked = init.blocked ?? new Set<string>()
   const isBlocked = (p: PeerId): boolean => blocked.has(p.toString())
-  return await createLibp2p<HubServices>({
+  const subnets = new LocalSubnets()
+  const reach = reachParts(init.light === true ? undefined : init.reach)
+  const node = await createLibp2p<HubServices>({
     privateKey: await privateKeyFromSeed(init.seed) as any,
-    addresses: { listen: init.light === true ? [] : init.listen },
-    // pages (issue 11), until reach's transports land: WebSockets too, so a `/ws` listen address
-    // (off unless configured) lets browsers' light peers (the audit page) dial the hub.
-    transports: [tcp(), webSockets()],
+    addresses: {
+      listen: init.light === true ? [] : init.listen,
+      appendAnnounce: init.reach?.announce ?? [],
+      announceFilter: announceFilter(init.listen)
+    },
+    transports: reach.transports,
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    peerDiscovery: init.bootstrap.length > 0 ? [bootstrap({ list: init.bootstrap, timeout: 500 })] : [],
+    peerDiscovery: [...(init.bootstrap.length > 0 ? [bootstrap({ list: init.bootstrap, timeout: 500 })] : []), ...reach.peerDiscovery],
     metrics: init.metrics === undefined ? undefined : prometheusMetrics({ registry: init.metrics.registry, collectDefaultMetrics: false }),
+    // Another village's LAN address is never kept nor dialled (addrs.ts): it only burns the dial's deadline.
+    peerStore: { addressFilter: (_peer, ma) => isReachable(ma, subnets) },
     connectionGater: {
-      // Hubs talk on loopback and LANs; a partition in tests blocks chosen peers both ways.
-      denyDialMultiaddr: () => false,
+      // A partition in tests blocks chosen peers both ways.
+      denyDialMultiaddr: (ma) => !isReachable(ma, subnets),
       denyDialPeer: isBlocked,
       denyInboundEncryptedConnection: isBlocked,
       denyOutboundEncryptedConnection: isBlocked
@@ -81,11 +93,16 @@ export async function createHubNode (init: HubNodeInit): Promise<HubNode> {
     connectionManager: { ...(init.connectionLimits ?? defaultConnectionLimits) },
     services: {
       identify: identify(),
+      // Tells connected peers when our addresses or protocols change (a relay slot, the relay server).
+      identifyPush: identifyPush(),
       ping: ping(),
-      pubsub: gossipsub({
+      // gossipsub 14 with its streams kept on a live connection (a hole punch replaces the relayed one): gossipsub.ts.
+      pubsub: hubGossipsub({
         // Signature policy, message id and RPC bound: what every peer of the network shares.
         ...gossipsubInterop,
         allowPublishToZeroTopicPeers: true,
+        // Hubs that only reach each other through a relay still gossip (relayed connections are "limited").
+        runOnLimitedConnection: true,
         scoreParams: {
           // Many hubs on one loopback IP is a testnet, not a Sybil attack.
           IPColocationFactorWhitelist: new Set(['127.0.0.1', '::1'])
@@ -96,12 +113,31 @@ export async function createHubNode (init: HubNodeInit): Promise<HubNode> {
       dht: kadDHT({
         protocol: `/ecandle/${init.networkId}/kad/1.0.0`,
         clientMode: init.light === true,
-        // Community hubs sit on LANs and loopback testnets: keep private addresses.
+        // Private addresses are filtered by the peer store (kept only inside our own subnets).
         peerInfoMapper: passthroughMapper,
         allowQueryWithZeroPeers: true
-      })
-    }
+      }),
+      ...reach.services
+    } as any
   })
+  return onBestConnection(node)
+}
+
+/**
+ * Protocol streams to a peer we are connected to run on the best open connection (connections.ts),
+ * a relayed one included: libp2p 2.10's dialProtocol reuses unlimited connections only, so to a
+ * peer reached through a relay it would dial the relay again for every request (and then refuse
+ * the stream on the limited connection it gets back). Every protocol of ours runs on limited
+ * connections (docs/networking.md).
+ */
+function onBestConnection (node: HubNode): HubNode {
+  const dialProtocol = node.dialProtocol.bind(node)
+  node.dialProtocol = async (peer, protocols, options = {}) => {
+    const opts = { runOnLimitedConnection: true, ...options }
+    const conn = isPeerId(peer) ? bestConnection(node.getConnections(peer)) : undefined
+    return conn === undefined ? await dialProtocol(peer, protocols, opts) : await conn.newStream(protocols, opts)
+  }
+  return node
 }
 
 /** gossipsub looks labels up with `map.get(topic) ?? topic`: answering 'other' keeps peer-chosen topics out of the labels. */

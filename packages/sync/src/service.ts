@@ -1,5 +1,5 @@
 import type { AbortOptions, Startable } from '@libp2p/interface'
-import { peerIdFromString, multiaddr, type HubNode } from '@ecandle/net'
+import { peerIdFromString, type HubNode } from '@ecandle/net'
 import { ValidationError, type Network } from '@ecandle/protocol'
 import type { Store } from '@ecandle/store'
 import { entriesOf, entriesProtocol, fetchHeads, handle, headsProtocol, type Served } from '@ecandle/wire'
@@ -91,10 +91,8 @@ export class SyncService implements Startable {
   /** One anti-entropy round over connected peers, bounded in concurrency, one exchange per peer. */
   private round (urgentOnly = false): void {
     if (this.stopped) return
-    if (!urgentOnly) {
-      this.counts.rounds++
-      this.keepConnected()
-    }
+    // Staying connected (bootstrap, validators, relays) is the net package's reach service.
+    if (!urgentOnly) this.counts.rounds++
     const peers = urgentOnly ? [...this.urgent] : this.components.node.getPeers().map(p => p.toString())
     for (const peer of peers) {
       if (this.busy.size >= this.opts.concurrency) break
@@ -175,16 +173,5 @@ export class SyncService implements Startable {
       }
     }
     return fetched
-  }
-
-  /** Redial bootstrap peers we are not connected to (after restarts and partitions heal). */
-  private keepConnected (): void {
-    const { node, net } = this.components
-    const connected = new Set(node.getPeers().map(p => p.toString()))
-    for (const addr of net.def.bootstrap) {
-      const id = addr.split('/p2p/')[1]
-      if (id === undefined || id === node.peerId.toString() || connected.has(id)) continue
-      void node.dial(multiaddr(addr), { signal: AbortSignal.any([AbortSignal.timeout(2000), this.shutdown.signal]) }).catch(() => {})
-    }
   }
 }

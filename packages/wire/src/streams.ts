@@ -145,7 +145,9 @@ export async function serve (node: Registrar, protocol: string, handler: Handler
       stream.abort(err instanceof Error ? err : new Error(String(err)))
     }).finally(() => { inFlight.delete(run) })
     inFlight.add(run)
-  }, { maxInboundStreams: opts.maxInboundStreams, maxOutboundStreams: opts.maxInboundStreams })
+    // Relayed connections are "limited": hubs reached only through a relay sync over them too
+    // (the relay's limits are sized for hub traffic: docs/networking.md).
+  }, { maxInboundStreams: opts.maxInboundStreams, maxOutboundStreams: opts.maxInboundStreams, runOnLimitedConnection: true })
   return {
     protocol,
     get inFlight () { return inFlight.size },
