@@ -2,7 +2,10 @@ import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
+import { createHubNode, multiaddr, type HubNode } from '@ecandle/net'
+import { generateSeed, topics } from '@ecandle/protocol'
 import { freePort, requireTool } from './lib/links.js'
 import { Testnet, getJson, printTailsOnFailure, waitFor } from './lib/testnet.js'
 import { stopChild } from '@ecandle/emulator/testing'
@@ -22,11 +25,13 @@ describe('Grafana dashboard against a real Prometheus scraping a testnet', funct
   this.timeout(120_000)
   let net: Testnet | undefined
   let prom: ChildProcess | undefined
+  let stranger: HubNode | undefined
 
   before(() => { requireTool('prometheus') })
 
   afterEach(async function () {
     printTailsOnFailure(this, net)
+    await stranger?.stop()
     await stopChild(prom)
     await net?.destroy()
   })
@@ -46,12 +51,26 @@ describe('Grafana dashboard against a real Prometheus scraping a testnet', funct
     const api = `http://127.0.0.1:${port}/api/v1`
     const query = async (q: string): Promise<PromResult> => await getJson<PromResult>(`${api}/query?query=${encodeURIComponent(q)}`)
 
-    // Two scrapes of every hub: enough samples for rate() over $__rate_interval.
+    // The reject panels need a REJECT to show: an honest testnet may send none, so a stranger
+    // publishes one garbage entry (every hub REJECTs it).
+    stranger = await createHubNode({ seed: generateSeed(), networkId: t.net.id, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: t.net.def.bootstrap })
+    const pubsub = stranger.services.pubsub
+    const entries = topics.entries(t.net.id)
+    pubsub.subscribe(entries)
+    await stranger.start()
+    for (const a of t.net.def.bootstrap) await stranger.dial(multiaddr(a)).catch(() => {})
+    await waitFor('every hub known to the stranger as a subscriber of the entries topic', () =>
+      t.peerIds.every(p => pubsub.getSubscribers(entries).some(s => s.toString() === p)) ? true : undefined, { timeoutMs: 20_000 })
+    const sent = await pubsub.publish(entries, new Uint8Array(randomBytes(300)))
+    assert.equal(sent.recipients.length, 3, 'the garbage entry went to the 3 hubs')
+
+    // Two scrapes of every hub (after the REJECT): enough samples for rate() over $__rate_interval.
     const scrapeS = Number(/scrape_interval:\s*(\d+)s/.exec(readFileSync(join(DOCKER, 'prometheus.yml'), 'utf8'))?.[1])
     assert.ok(scrapeS > 0, 'docker/prometheus.yml sets a scrape_interval in seconds')
     await waitFor('2 scrapes of each of the 3 hubs, all up', async () => {
       const r = await query('count_over_time(up{job="ecandle-hub"}[5m]) >= 2 and up{job="ecandle-hub"} == 1')
-      return r.data.result.length === 3
+      const rejects = await query('count_over_time(ecandle_gossip_messages_total{result="reject"}[5m]) >= 2')
+      return r.data.result.length === 3 && rejects.data.result.length === 3
     }, { timeoutMs: 90_000, intervalMs: 1000, describe: () => readFileSync(join(dir, 'prometheus.log'), 'utf8').split('\n').slice(-5).join(' | ') })
 
     const dash = JSON.parse(readFileSync(join(DOCKER, 'grafana', 'ecandle-hub.json'), 'utf8')) as { panels: Array<{ title: string, type: string, targets?: Array<{ expr?: string }> }>, templating: { list: Array<{ name: string, allValue?: string, query?: { query?: string } | string }> } }
