@@ -383,7 +383,7 @@ async function consensusStates (hubDirs, net) {
     try {
       const st = await Store.open(join(d, 'db'), net.id)
       try {
-        const j = await new ConsensusStateRepository(st, net).load()
+        const j = await new ConsensusStateRepository(st).load()
         out.push(j === undefined ? null : { epoch: j.epoch, round: j.round, step: j.step, sent: j.sent.map(m => `${m.type}@${m.round}:${m.valueId === null ? 'nil' : String(m.valueId).slice(0, 8)}`) })
       } finally { await st.close() }
     } catch (err) { out.push({ error: String(err?.message ?? err) }) }

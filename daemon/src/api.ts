@@ -12,6 +12,7 @@ import { createHubMetrics } from './metrics.js'
 import { hubHealth } from './health.js'
 import { isLoopback } from './loopback.js'
 import { registerPages } from './pages.js'
+import { registerGovernanceRoutes } from './gov-api.js'
 
 /**
  * The hub's local HTTP API. Binds 127.0.0.1 unless told otherwise; anything that changes state
@@ -88,7 +89,7 @@ export async function startApi (hub: Hub, opts: { host: string, port: number, to
   app.get(routes.devices.url, { schema: routes.devices.schema }, async () => hub.bridge?.devices() ?? [])
 
   app.get(routes.logs.url, { schema: routes.logs.schema }, async (req, reply) => {
-    if (!hub.net.hubs.has(req.params.hub)) return await reply.code(404).send({ error: 'not-found', message: `no hub ${req.params.hub} in this network` })
+    if (!hub.chain.latest.hubs.has(req.params.hub)) return await reply.code(404).send({ error: 'not-found', message: `no hub ${req.params.hub} in this network` })
     // from and limit have defaults in the schema: ajv has filled them in.
     const entries = await hub.store.getEntries(req.params.hub, req.query.from!, req.query.limit!)
     return entries.map(b => {
@@ -100,11 +101,11 @@ export async function startApi (hub: Hub, opts: { host: string, port: number, to
   // One report by device and counter: where it is stored (404 if this hub does not hold it).
   app.get(routes.report.url, { schema: routes.report.schema }, async (req, reply) => {
     const { device, counter } = req.params
-    const dev = hub.net.devices.get(device)
+    const dev = hub.chain.latest.registry.devices.get(device)
     if (dev === undefined) return await reply.code(400).send({ error: 'bad-request', message: `params.device: unknown device ${device} (not registered in this network)` })
     const loc = await hub.store.findReport(device, counter)
     if (loc === undefined) return await reply.code(404).send({ error: 'not-found', message: `no report ${device}:${counter} stored here` })
-    return { device, counter, hub: dev.info.hub, seq: loc.seq, index: loc.index }
+    return { device, counter, hub: dev.hub, seq: loc.seq, index: loc.index }
   })
 
   // Server-Sent Events: every stored entry and evidence. A client that cannot keep up is dropped
@@ -166,7 +167,7 @@ export async function startApi (hub: Hub, opts: { host: string, port: number, to
   app.get(routes.tally.url, { schema: routes.tally.schema }, async (req, reply) => {
     const e = req.params.epoch
     const device = req.query.explain
-    if (!hub.net.devices.has(device)) return await reply.code(400).send({ error: 'bad-request', message: `querystring.explain: unknown device ${device} (not registered in this network)` })
+    if (!hub.chain.latest.registry.devices.has(device)) return await reply.code(400).send({ error: 'bad-request', message: `querystring.explain: unknown device ${device} (not registered in this network)` })
     const r = await explainDevice(hub.net, hub.store, hub.agreement, e, device)
     return r ?? await reply.code(404).send({ error: 'not-found', message: `epoch ${e} is not decided here` })
   })
@@ -176,6 +177,8 @@ export async function startApi (hub: Hub, opts: { host: string, port: number, to
     await setBlocked(hub, req.body.block)
     return { blocked: [...hub.blocked] }
   })
+
+  registerGovernanceRoutes(app, hub)
 
   app.get(routes.evidence.url, { schema: routes.evidence.schema }, async () => (await hub.store.listEvidence(100)).map(b => Buffer.from(b).toString('base64')))
 

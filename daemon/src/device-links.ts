@@ -35,7 +35,9 @@ export class DeviceLinks implements Startable {
     const { net, self, config, deviceKeys, logger } = this.c
     const links: NamedBridge[] = []
     if (deviceKeys !== undefined && config.emulator !== undefined) {
-      const mine = deviceKeys.devices.filter(d => net.devices.get(d.id)?.info.hub === self)
+      // Ours in the network file, and keys of devices it does not name (registered at runtime, or not
+      // yet: the hub log refuses their reports until their registration takes effect).
+      const mine = deviceKeys.devices.filter(d => { const g = net.devices.get(d.id); return g === undefined || g.info.hub === self })
       const where = net.hubs.get(self)?.info.location
       links.push({
         name: 'emulator',

@@ -1,7 +1,7 @@
 import type { BridgeHost, RefusalReason, SubmitResult } from '@ecandle/hardware-bridge'
 import {
-  decodeEntry, encodeEvidence, epochOf, equalBytes, isValidationError, limits, REFUSAL_FOR, REPORT_CODES, signVerifiedEntry, verifyDecodedReport,
-  type DecodedReport, type Network, type Signer
+  admissionLookup, decodeEntry, encodeEvidence, epochOf, equalBytes, isValidationError, limits, linkRefusal, REFUSAL_FOR, REPORT_CODES, signVerifiedEntry,
+  verifyDecodedReport, type DecodedReport, type EpochState, type Network, type Signer
 } from '@ecandle/protocol'
 import type { Store } from '@ecandle/store'
 import type { Ingest, IngestLogger } from '@ecandle/sync'
@@ -53,7 +53,9 @@ export class HubLog implements BridgeHost {
     private readonly ingest: Ingest,
     private readonly log: IngestLogger,
     private readonly opts: HubLogOptions = defaultHubLogOptions,
-    readonly now: () => number = Date.now
+    readonly now: () => number = Date.now,
+    /** The newest network state (governance): who is registered here, and whether we log at all. Default: the network file. */
+    private readonly latest?: () => EpochState
   ) {}
 
   /** Reports checked and waiting for their entry. */
@@ -92,13 +94,20 @@ export class HubLog implements BridgeHost {
 
   /** Every rule, in verifyReport's order and then the hub's own; resolves once stored or refused. */
   private async admit (d: DecodedReport): Promise<SubmitResult> {
+    const latest = this.latest?.()
+    const stamp = epochOf(this.net, this.now())
     try {
-      await verifyDecodedReport(this.net, d, this.self)
+      await verifyDecodedReport(this.net, d, this.self, undefined, latest === undefined ? undefined : { lookup: admissionLookup(latest), stamp })
     } catch (err) {
       if (!isValidationError(err, REPORT_CODES)) throw err
       return this.refuse(REFUSAL_FOR[err.code], err.message)
     }
     const { device, counter, periodEnd } = d.report
+    if (latest !== undefined) {
+      // Only devices registered here and live in the newest registry we know (docs/governance.md §7).
+      const why = linkRefusal(latest, device, this.self, stamp)
+      if (why !== undefined) return this.refuse(why, `device ${device}: ${why} (registry of epoch ${latest.epoch}, now epoch ${stamp})`)
+    }
     // Device clocks are kept in sync by the hub; a period ending in our future or long ago is a clock fault.
     const nowS = Math.floor(this.now() / 1000)
     if (periodEnd > nowS + limits.maxReportSkewS) return this.refuse('clock', `report ${device}#${counter} ends ${periodEnd - nowS} s in the hub's future`)
@@ -160,6 +169,14 @@ export class HubLog implements BridgeHost {
     await this.flushing
   }
 
+  /** Whether this hub may log an entry stamped `epoch`: a validator of it (by the newest state), or any time by the network file. */
+  private mayLog (epoch: number): boolean {
+    const latest = this.latest?.()
+    if (latest === undefined) return true
+    const h = latest.hubs.get(this.self)
+    return h !== undefined && epoch >= h.from && (h.until === null || epoch < h.until)
+  }
+
   private async writeEntries (): Promise<void> {
     // Only what was pending when the flush began: reports arriving meanwhile wait for the next
     // interval (at most one entry per interval, unless a full entry of 256 is ready).
@@ -167,6 +184,12 @@ export class HubLog implements BridgeHost {
     for (const batch of batches) {
       const head = this.store.head(this.self)
       const time = Math.max(this.now(), head?.time ?? 0)
+      if (!this.mayLog(epochOf(this.net, time))) {
+        // Not a validator of this epoch (not yet, or no more): nothing is stored, devices resend later.
+        for (const p of this.pending.values()) for (const w of p.waiters) w({ status: 'busy' })
+        this.pending.clear()
+        return
+      }
       let result: SubmitResult = { status: 'stored' }
       try {
         // Canonical order inside an entry: by device, then counter.

@@ -1,6 +1,6 @@
 import type { DeviceKeyFile } from '@ecandle/emulator'
 import { createHubNode, Gossip, peerIdFromString, type HubNode } from '@ecandle/net'
-import { decodeEntry, peerIdFromPublicKey, signerFromSeed, topics, type Network, type Signer } from '@ecandle/protocol'
+import { admissionLookup, decodeEntry, peerIdFromPublicKey, signerFromSeed, topics, verifyContinuation, type Network, type Signer } from '@ecandle/protocol'
 import { Store } from '@ecandle/store'
 import { Ingest, SyncService } from '@ecandle/sync'
 import { fetchCertificatePage } from '@ecandle/wire'
@@ -16,6 +16,9 @@ import { AgreementDb, agreementMigrations } from './db/index.js'
 import { startParts, stopParts, type Part } from './lifecycle.js'
 import { ClockSkew } from './clock-skew.js'
 import { systemClock } from './agreement/clock.js'
+import { weightsAfter } from './agreement/value.js'
+import { GovChain } from './governance/chain.js'
+import { Governance } from './governance/service.js'
 import type { HubConfig } from './config.js'
 import { ReachWatch } from './reach-watch.js'
 
@@ -41,6 +44,9 @@ export class Hub {
   hubLog?: HubLog
   agreement!: Agreement
   tallyServer!: TallyServer
+  /** The network state per epoch (governance), rebuilt from the decided chain at start. */
+  readonly chain: GovChain
+  governance!: Governance
   /** Every device link (emulator, serial, MQTT), on validators. */
   bridge?: DeviceLinks
   /** Peers this hub refuses to talk to (a partition, set through the API in tests). */
@@ -61,19 +67,23 @@ export class Hub {
     const offset = config.clockOffsetMs
     this.now = offset === 0 ? Date.now : () => Date.now() + offset
     this.clockSkew = new ClockSkew(this.now, this.peerId)
+    this.chain = new GovChain(net)
   }
 
   private readonly seed: Uint8Array
 
-  get isValidator (): boolean { return this.net.hubs.has(this.peerId) }
+  /** A validator of the next epoch to decide (governance adds and removes validators). */
+  get isValidator (): boolean { return this.chain.isValidator(this.peerId, this.chain.latest.epoch) }
 
   async start (): Promise<void> {
     const net = this.net
     const profile = this.config.profile
+    // A continued network runs only with every remaining operator's endorsement (docs/governance.md §8).
+    if (net.def.continues !== undefined) verifyContinuation(net)
     if (this.config.clockOffsetMs !== 0) this.log.warn({ clockOffsetMs: this.config.clockOffsetMs }, 'clockOffsetMs is set: this hub\'s clock is shifted (for tests only)')
     const store = this.store = await Store.open(this.config.dbPath, net.id, {
       ...profile.leveldb,
-      migrations: agreementMigrations(net),
+      migrations: agreementMigrations(),
       onMigrate: (m) => { this.log.info({ from: m.from, change: m.name }, 'migrating the database') }
     })
     try {
@@ -113,7 +123,7 @@ export class Hub {
           this.events.emit('evidence', { id: ev.id, kind: ev.kind, offender: ev.offender, slot: ev.slot })
         },
         onGap: (_hub, _from, peer) => { this.sync.requestSync(peer) }
-      }, this.now)
+      }, this.now, () => admissionLookup(this.chain.latest), () => ({ lookup: admissionLookup(this.chain.latest), validators: this.chain.validatorsAt }))
       this.sync = new SyncService({ node, net, store, ingest: this.ingest, logger: this.log }, {
         intervalMs: this.config.syncIntervalMs, requestTimeoutMs: 10_000, concurrency: profile.syncConcurrency
       })
@@ -129,7 +139,11 @@ export class Hub {
         }
       })
       this.gossip.subscribe(topics.evidence(net.id), async (data) => { await this.ingest.addEvidence(data) })
-      const db = new AgreementDb(store, net)
+      const db = new AgreementDb(store, net, this.chain.validatorsAt)
+      this.governance = new Governance({
+        net, chain: this.chain, resolutions: db.resolutions, poolRepo: db.pool, gossip: this.gossip, node,
+        weights: () => weightsAfter(net, this.agreement.lastDecided), logger: this.log.child({ component: 'governance' })
+      })
       this.agreement = new Agreement({
         net, self: this.peerId, signer: this.signer, logs: store, db, gossip: this.gossip, sync: this.sync, node,
         peers: {
@@ -138,9 +152,13 @@ export class Hub {
         },
         addEvidence: async (b) => await this.ingest.addEvidence(b),
         logger: this.log.child({ component: 'agreement' }),
-        clock: { ...systemClock, now: this.now }
+        clock: { ...systemClock, now: this.now },
+        chain: this.chain,
+        gov: this.governance
       })
       this.agreement.onDecided = (rec, cert) => {
+        // The registry or validator set may have grown: entries held back for it are tried again.
+        if (this.ingest.waitingCount > 0) void this.ingest.retryWaiting().catch((err: unknown) => { this.log.warn({ err: String(err) }, 'retrying waiting entries failed') })
         this.events.emit('certificate', { epoch: rec.epoch, valueId: rec.valueId, signers: cert.signers, countedMwh: String(rec.totals.countedMwh), paid: String(rec.totals.paid) })
       }
       this.tallyServer = new TallyServer({ net, node, records: db.records, logger: this.log })
@@ -148,24 +166,24 @@ export class Hub {
         { name: 'network', component: node },
         { name: 'sync', component: this.sync },
         { name: 'agreement', component: this.agreement },
+        { name: 'governance', component: this.governance },
         { name: 'tally server', component: this.tallyServer },
         // Logs how the hub is reached when that changes, and what the operator can do.
         { name: 'reach watch', component: new ReachWatch(() => this.reach(), this.log.child({ component: 'reach' }), this.config) }
       ]
-      if (this.isValidator) {
-        this.hubLog = new HubLog(net, this.peerId, this.signer, store, this.ingest, this.log, {
-          entryIntervalMs: this.config.entryIntervalMs, maxPending: profile.hubLogMaxPending, maxReportAgeS: 30 * 86400
-        }, this.now)
-        this.bridge = new DeviceLinks({ net, self: this.peerId, host: this.hubLog, config: this.config, deviceKeys: this.deviceKeys, logger: this.log })
-        parts.push({ name: 'hub log', component: this.hubLog }, { name: 'device links', component: this.bridge })
-      } else {
-        this.log.warn({ peerId: this.peerId }, 'this hub is not a validator of the network: following only')
-      }
+      // Every hub runs its log and device links: one that is not (yet) a validator follows the network
+      // and takes no report until governance adds it and registers devices to it (docs/governance.md §7).
+      this.hubLog = new HubLog(net, this.peerId, this.signer, store, this.ingest, this.log, {
+        entryIntervalMs: this.config.entryIntervalMs, maxPending: profile.hubLogMaxPending, maxReportAgeS: 30 * 86400
+      }, this.now, () => this.chain.latest)
+      this.bridge = new DeviceLinks({ net, self: this.peerId, host: this.hubLog, config: this.config, deviceKeys: this.deviceKeys, logger: this.log })
+      parts.push({ name: 'hub log', component: this.hubLog }, { name: 'device links', component: this.bridge })
       this.started = await startParts(parts, this.log)
     } catch (err) {
       await store.close()
       throw err
     }
+    if (!this.isValidator) this.log.warn({ peerId: this.peerId, epoch: this.chain.latest.epoch }, 'this hub is not a validator of the next epoch: following only (governance can add it)')
     this.log.info({ peerId: this.peerId, addrs: this.addrs(), network: net.id }, 'hub started')
   }
 
@@ -221,7 +239,7 @@ export class Hub {
       if (c.status !== 'open') continue
       const peerId = c.remotePeer.toString()
       const how = best.get(peerId)
-      const row: PeerInfo = rows.get(peerId) ?? { peerId, addrs: [], validator: this.net.hubs.has(peerId), direction: how?.direction ?? c.direction, connection: how?.kind ?? 'lan', relay: how?.relay }
+      const row: PeerInfo = rows.get(peerId) ?? { peerId, addrs: [], validator: this.chain.isValidator(peerId, this.chain.latest.epoch), direction: how?.direction ?? c.direction, connection: how?.kind ?? 'lan', relay: how?.relay }
       const addr = c.remoteAddr.toString()
       if (!row.addrs.includes(addr)) row.addrs.push(addr)
       rows.set(peerId, row)

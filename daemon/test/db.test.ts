@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CID, valueIdOf, type EpochValue } from '@ecandle/protocol'
+import { CID, genesisValidators, valueIdOf, type EpochValue } from '@ecandle/protocol'
 import { entry, fixture } from '@ecandle/protocol/testing'
 import { keys, Store, StoreError, u64, SCHEMA_VERSION } from '@ecandle/store'
 import { AgreementDb, agreementMigrations, decodeEpochRecord, encodeEpochRecord, type ConsensusState, type EpochRecord } from '../src/db/index.js'
@@ -36,16 +36,16 @@ describe('agreement repositories (DAG-CBOR, schema 2) and the schema 1 migration
 
   it('epoch records round-trip with bigints of any size as decimal strings', () => {
     const bytes = encodeEpochRecord(record)
-    const back = decodeEpochRecord(bytes, f.net)
+    const back = decodeEpochRecord(bytes)
     assert.deepEqual(back, record)
     assert.ok(Buffer.from(bytes).includes(Buffer.from(huge.toString())), 'amounts are stored as decimal strings')
-    assert.throws(() => decodeEpochRecord(encodeEpochRecord({ ...record, totals: { ...record.totals, paid: -1n } }), f.net), /decimal string/)
+    assert.throws(() => decodeEpochRecord(encodeEpochRecord({ ...record, totals: { ...record.totals, paid: -1n } })), /decimal string/)
   })
 
   it('each bucket has its repository; a decision is one batch; a corrupt value is a clear StoreError', async () => {
     const dir = await tmp()
     const store = await Store.open(dir, f.net.id)
-    const db = new AgreementDb(store, f.net)
+    const db = new AgreementDb(store, f.net, genesisValidators(f.net))
     assert.equal(await db.records.last(), undefined)
     await db.state.save(state)
     assert.deepEqual(await db.state.load(), state)
@@ -73,9 +73,9 @@ describe('agreement repositories (DAG-CBOR, schema 2) and the schema 1 migration
     await assert.rejects(Store.open(dir, f.net.id), (err: unknown) => err instanceof StoreError && err.code === 'schema' &&
       err.message.includes('schema version 1') && err.message.includes(`reads version ${SCHEMA_VERSION}`) && err.message.includes('cannot migrate'))
     const ran: string[] = []
-    store = await Store.open(dir, f.net.id, { migrations: agreementMigrations(f.net), onMigrate: (m) => { ran.push(`${m.from}: ${m.name}`) } })
-    assert.deepEqual(ran, ['1: epoch records and consensus state: JSON to DAG-CBOR'])
-    const db = new AgreementDb(store, f.net)
+    store = await Store.open(dir, f.net.id, { migrations: agreementMigrations(), onMigrate: (m) => { ran.push(`${m.from}: ${m.name}`) } })
+    assert.deepEqual(ran, ['1: epoch records and consensus state: JSON to DAG-CBOR', '2: governance buckets (resolutions of decided epochs, the pool): new and empty'])
+    const db = new AgreementDb(store, f.net, genesisValidators(f.net))
     assert.deepEqual(await db.records.get(4), record)
     assert.deepEqual(await db.state.load(), state)
     assert.equal((await store.getRaw(keys.meta('schema')))?.at(-1), SCHEMA_VERSION)
@@ -89,8 +89,8 @@ describe('agreement repositories (DAG-CBOR, schema 2) and the schema 1 migration
     let store = await Store.open(dir, f.net.id)
     await store.batchRaw([{ key: keys.meta('schema'), value: u64(1) }, { key: keys.epochRecord(4), value: new TextEncoder().encode('{"epoch": "four"}') }])
     await store.close()
-    await assert.rejects(Store.open(dir, f.net.id, { migrations: agreementMigrations(f.net) }), (err: unknown) => err instanceof StoreError && /migration from schema 1/.test(err.message))
-    store = await Store.open(dir, f.net.id, { migrations: [{ from: 1, name: 'nothing to change', run: async () => [] }] })
+    await assert.rejects(Store.open(dir, f.net.id, { migrations: agreementMigrations() }), (err: unknown) => err instanceof StoreError && /migration from schema 1/.test(err.message))
+    store = await Store.open(dir, f.net.id, { migrations: [{ from: 1, name: 'nothing to change', run: async () => [] }, { from: 2, name: 'nothing', run: async () => [] }] })
     assert.equal(await store.getRaw(keys.epochRecord(4)) !== undefined, true, 'the record is untouched')
     await store.close()
   })

@@ -1,8 +1,8 @@
 import type { InputMessage, Timeouts } from '@ecandle/consensus'
 import type { AbortOptions, Startable } from '@libp2p/interface'
 import {
-  encodeBundle, encodeEvidence, ignore, ProtocolError, reject, signConsensus, topics, ValidationError, valueIdOf, verifyBundle,
-  type EpochValue, type Network, type Signer, type VerifiedCertificate, type VerifiedConsensus
+  encodeBundle, encodeEvidence, followValue, ignore, ProtocolError, reject, signConsensus, topics, ValidationError, valueIdOf, verifyBundle,
+  type Decided, type EpochState, type EpochValue, type Network, type Signer, type VerifiedBundle, type VerifiedCertificate, type VerifiedConsensus
 } from '@ecandle/protocol'
 import type { TallyResult } from '@ecandle/tally'
 import type { Logger } from 'pino'
@@ -12,7 +12,9 @@ import { EpochClock, systemClock, type Clock } from './clock.js'
 import { EntryWait } from './entry-wait.js'
 import { EpochInstance, type InstanceEffects } from './instance.js'
 import { Serial } from './lock.js'
-import { buildValue, checkExtends, checkValue, holdsCut, InvalidValue, tallyOf, type LogReader } from './value.js'
+import { buildValue, checkExtends, checkValue, holdsCut, InvalidValue, tallyOf, weightsAfter, type LogReader } from './value.js'
+import { GovChain, stateAt, type DecidedSource } from '../governance/chain.js'
+import type { Governance } from '../governance/service.js'
 
 export interface AgreementOptions {
   timeouts: Timeouts
@@ -59,6 +61,10 @@ export interface AgreementComponents {
   addEvidence: (bytes: Uint8Array) => Promise<unknown>
   logger: Logger
   clock?: Clock
+  /** The network state per epoch (loaded from the db at start); a fresh one when not given. */
+  chain?: GovChain
+  /** The governance pool, sync and fetch; without it nothing is proposed and resolutions are not fetched. */
+  gov?: Governance
 }
 
 const MAX_FUTURE_MESSAGES = 2048
@@ -84,6 +90,9 @@ export class Agreement implements Startable {
   private futureCount = 0
   /** valueId → its tally, for values of the current epoch found valid (or our own). */
   private readonly tallies = new Map<string, TallyResult>()
+  /** valueId → its governance (S(E+1) and the resolutions), for the same values. */
+  private readonly decisions = new Map<string, Decided>()
+  readonly chain: GovChain
   private readonly lock: Serial
   private readonly inFlight = new Set<Promise<unknown>>()
   private shutdown = new AbortController()
@@ -95,22 +104,24 @@ export class Agreement implements Startable {
   readonly entries: EntryWait
   readonly certificates: CertificateService
   readonly counts = { decided: 0, adopted: 0, proposals: 0, invalid: 0, evidence: 0 }
-  /** Called after each decided epoch (for the API's event stream). */
-  onDecided?: (r: EpochRecord, cert: VerifiedCertificate) => void
+  /** Called after each decided epoch (for the API's event stream), once the state has moved on to S(E+1). */
+  onDecided?: (r: EpochRecord, cert: VerifiedCertificate, latest: EpochState) => void
 
   constructor (private readonly c: AgreementComponents, init: Partial<AgreementOptions> = {}) {
     this.opts = { ...defaultAgreementOptions, ...init }
     this.clock = c.clock ?? systemClock
+    this.chain = c.chain ?? new GovChain(c.net)
     this.epochs = new EpochClock(c.net, this.clock, this.opts.tickMs)
     this.entries = new EntryWait((hub) => c.logs.head(hub)?.seq ?? 0, this.clock)
-    this.certificates = new CertificateService({ net: c.net, self: c.self, signer: c.signer, repo: c.db.certificates, peers: c.peers, node: c.node, logger: c.logger })
+    this.certificates = new CertificateService({ net: c.net, self: c.self, signer: c.signer, repo: c.db.certificates, peers: c.peers, node: c.node, logger: c.logger, validators: this.chain.validatorsAt })
     this.lock = new Serial((err) => {
       // Rule failures go back to whoever asked (gossip maps them); anything else is our bug: say so.
       if (!(err instanceof ValidationError)) this.c.logger.warn({ err: String((err as Error)?.stack ?? err) }, 'agreement step failed')
     })
   }
 
-  get isValidator (): boolean { return this.c.net.hubs.has(this.c.self) }
+  /** Whether we validate the next epoch to decide (the set changes by governance). */
+  get isValidator (): boolean { return this.chain.isValidator(this.c.self, this.nextEpoch) }
   get lastDecided (): EpochRecord | undefined { return this.last }
   /** The next epoch to decide. */
   get nextEpoch (): number { return (this.last?.epoch ?? -1) + 1 }
@@ -122,6 +133,7 @@ export class Agreement implements Startable {
     if (this.running) return
     this.shutdown = new AbortController()
     this.last = (await this.c.db.records.last())?.[1]
+    if (this.chain.latest.epoch !== this.nextEpoch) await this.loadChain()
     this.running = true
     if (!this.subscribed) {
       this.subscribed = true
@@ -142,6 +154,30 @@ export class Agreement implements Startable {
     await Promise.allSettled([...this.inFlight])
     await this.lock.idle()
     await this.certificates.stop()
+  }
+
+  /** Rebuilds the state per epoch from the decided values and their resolutions as stored. */
+  private async loadChain (): Promise<void> {
+    await this.chain.load(this.decidedSource())
+  }
+
+  private decidedSource (): DecidedSource {
+    const db = this.c.db
+    return {
+      decided: async function * () {
+        for await (const [epoch, rec] of db.records.entries()) yield { value: rec.value, resolutions: (await db.resolutions.get(epoch)) ?? [] }
+      }
+    }
+  }
+
+  /** S(epoch): kept in memory for recent epochs, else replayed from the stored chain. */
+  async stateOf (epoch: number): Promise<EpochState | undefined> {
+    return this.chain.kept(epoch) ?? await stateAt(this.c.net, epoch, this.decidedSource())
+  }
+
+  /** The resolutions the decided value of `epoch` names, as stored. */
+  async resolutions (epoch: number): Promise<Uint8Array[]> {
+    return (await this.c.db.resolutions.get(epoch)) ?? []
   }
 
   /** The ingest path: an entry of `hub` was appended (wakes what waits for it). */
@@ -172,7 +208,7 @@ export class Agreement implements Startable {
   private due (epoch: number): void {
     // Far behind (e.g. after downtime): fetch certificates from peers rather than vote alone.
     if (this.epochs.isFarBehind(epoch)) this.catchUpSoon()
-    if (this.isValidator && this.current?.epoch !== epoch) this.spawn(async () => { await this.startEpoch(epoch) })
+    if (this.chain.isValidator(this.c.self, epoch) && this.current?.epoch !== epoch) this.spawn(async () => { await this.startEpoch(epoch) })
   }
 
   // ---- one epoch's instance ----
@@ -180,16 +216,21 @@ export class Agreement implements Startable {
   private async startEpoch (epoch: number): Promise<void> {
     if (this.current?.epoch === epoch || epoch !== this.nextEpoch) return
     this.dropInstance()
-    const own = await buildValue(this.c.net, this.c.logs, this.last, epoch)
+    const state = this.chain.latest
+    const gov = this.c.gov
+    const own = await buildValue(this.c.net, this.c.logs, this.last, epoch, { state, pool: gov?.candidates(state, weightsAfter(this.c.net, this.last)) })
     this.tallies.set(own.id, own.tally)
+    if (own.decided !== undefined) this.decisions.set(own.id, own.decided)
+    // Validators checking our proposal find its resolutions in their pools, or ask us by id.
+    if (own.resolutions.length > 0) await gov?.announce(own.resolutions)
     const saved = await this.c.db.state.load()
     const restored = saved?.epoch === epoch
     const inst: EpochInstance = new EpochInstance({
-      validators: this.c.net.validatorIds, self: this.c.self, epoch, timeouts: this.opts.timeouts,
+      validators: state.validators.ids, self: this.c.self, epoch, timeouts: this.opts.timeouts,
       restore: restored ? saved : undefined, rebroadcastMs: this.opts.rebroadcastMs
     }, this.effects(), this.clock, (fn) => { this.spawn(async () => { if (this.current === inst) await fn() }) })
     this.current = inst
-    this.c.logger.info({ epoch, proposal: own.id.slice(0, 12), restored }, 'agreement started')
+    this.c.logger.info({ epoch, proposal: own.id.slice(0, 12), resolutions: own.resolutions.length, validators: state.validators.ids.length, restored }, 'agreement started')
     await inst.start({ id: own.id, value: own.value })
     const queued = this.future.get(epoch) ?? []
     this.future.delete(epoch)
@@ -219,6 +260,7 @@ export class Agreement implements Startable {
     this.current.stop()
     this.current = undefined
     this.tallies.clear()
+    this.decisions.clear()
   }
 
   // ---- messages ----
@@ -226,9 +268,29 @@ export class Agreement implements Startable {
   private async onBundle (data: Uint8Array, from: string): Promise<void> {
     if (!this.running) throw ignore('stopping', 'agreement is stopping')
     // REJECTs a malformed bundle or one with no valid message; bad messages beside good ones are only logged.
-    const b = verifyBundle(this.c.net, data)
+    const b = this.verifyBundle(data)
     for (const err of b.invalid) this.c.logger.debug({ from, code: err.code }, 'bad consensus message')
     for (const m of b.valid) this.route(m)
+  }
+
+  /**
+   * Against the set of the epoch to decide; while the set is about to change, a bundle of the next
+   * set's validators (a hub just added, ahead of us) verifies against that one; if it does not, it is
+   * IGNOREd (a set we cannot judge yet), never REJECTed.
+   */
+  private verifyBundle (data: Uint8Array): VerifiedBundle {
+    const s = this.chain.latest
+    if (s.next.hash === s.validators.hash) return verifyBundle(this.c.net, data, s.validators)
+    try {
+      return verifyBundle(this.c.net, data, s.validators)
+    } catch (err) {
+      if (!(err instanceof ValidationError) || err.code !== 'no-valid-message') throw err
+      try {
+        return verifyBundle(this.c.net, data, s.next)
+      } catch {
+        throw ignore('unknown-validator-set', `consensus bundle: no message verifies against the validators of epoch ${s.epoch} or ${s.epoch + 1}`)
+      }
+    }
   }
 
   private route (m: VerifiedConsensus): void {
@@ -274,11 +336,18 @@ export class Agreement implements Startable {
    */
   private async judge (inst: EpochInstance, v: EpochValue, from: string): Promise<boolean> {
     const basis = this.last
+    const state = this.chain.latest
     try {
       checkExtends(v, basis)
+      if (state.epoch !== v.epoch) throw new InvalidValue(`proposal of epoch ${v.epoch}, our state is of epoch ${state.epoch}`)
       if (!(await this.hold(v.cut, from))) throw new InvalidValue('entries of the cut could not be fetched in time')
-      const result = await checkValue(this.c.net, this.c.logs, basis, v)
-      if (this.current === inst) this.tallies.set(valueIdOf(v), result)
+      const resolutions = await this.resolutionsOf(v, from)
+      if (resolutions === undefined) throw new InvalidValue(`resolutions of the value could not be fetched (${v.gov.length} named)`)
+      const result = await checkValue(this.c.net, this.c.logs, basis, v, { state, resolutions })
+      if (this.current === inst) {
+        this.tallies.set(valueIdOf(v), result)
+        if (result.decided !== undefined) this.decisions.set(valueIdOf(v), result.decided)
+      }
       return true
     } catch (err: any) {
       if (!(err instanceof InvalidValue || err instanceof ProtocolError)) this.c.logger.warn({ err: String(err?.stack ?? err) }, 'checking a proposal failed')
@@ -286,6 +355,12 @@ export class Agreement implements Startable {
       this.c.logger.info({ epoch: v.epoch, from, reason: String(err?.message ?? err) }, 'proposal not valid here')
       return false
     }
+  }
+
+  /** The resolutions a value names: from the pool, or fetched from `hint` and other peers. */
+  private async resolutionsOf (v: EpochValue, hint: string): Promise<Uint8Array[] | undefined> {
+    if (v.gov.length === 0) return []
+    return await this.c.gov?.resolve(v.gov, hint, { signal: this.shutdown.signal })
   }
 
   /** True once every entry up to the cut is held: asks peers by sync and waits for the ingest path. */
@@ -299,31 +374,50 @@ export class Agreement implements Startable {
   // ---- decisions and certificates ----
 
   private async decide (value: EpochValue, round: number, precommits: Parameters<CertificateService['assemble']>[2]): Promise<void> {
-    const cert = this.certificates.assemble(value, round, precommits)
-    await this.commit(cert, this.tallies.get(cert.valueId))
+    const cert = this.certificates.assemble(value, round, precommits, this.chain.latest.validators)
+    const gov = this.decisions.get(cert.valueId) ?? this.followDecided(value, await this.resolutionsOf(value, this.c.self))
+    await this.commit(cert, gov, this.tallies.get(cert.valueId))
     await this.c.gossip.publish(topics.certificates(this.c.net.id), cert.bytes)
   }
 
-  /** Stores a certificate of the next epoch with its tally record (under the lock), and moves on. */
-  private async commit (decided: VerifiedCertificate, known?: TallyResult): Promise<void> {
+  /**
+   * The governance of a certified value on our S(E). More than 2/3 signed it, so a failure means our
+   * state differs from theirs: stop, loudly (as for a tally root that differs).
+   */
+  private followDecided (v: EpochValue, resolutions: Uint8Array[] | undefined): Decided {
+    if (resolutions === undefined) throw ignore('missing-resolutions', `certificate of epoch ${v.epoch}: its resolutions could not be fetched yet`)
+    try {
+      return followValue(this.chain.latest, v, resolutions)
+    } catch (err: any) {
+      this.c.logger.error({ epoch: v.epoch, err: String(err?.message ?? err) }, 'certified value does not follow from our state')
+      throw new Error(`certified value of epoch ${v.epoch} does not follow from our state: ${String(err?.message ?? err)}`)
+    }
+  }
+
+  /** Stores a certificate of the next epoch with its tally record and resolutions (under the lock), and moves on to S(E+1). */
+  private async commit (decided: VerifiedCertificate, gov: Decided, known?: TallyResult): Promise<void> {
     const v = decided.value
     if (v.epoch !== this.nextEpoch) return
     // Same value, other signers: store the canonical copy (lowest round, then lowest signer indices).
     const cert = this.certificates.canonical(decided)
-    const result = known ?? await tallyOf(this.c.net, this.c.logs, this.last, v)
+    const state = this.chain.latest
+    const result = known ?? await tallyOf(this.c.net, this.c.logs, this.last, v, state)
     if (result.root !== v.root) {
       // More than 2/3 signed a root we compute differently: our code or data is wrong, not theirs. Stop here, loudly.
       this.c.logger.error({ epoch: v.epoch, ours: result.root, theirs: v.root }, 'certified tally root differs from ours')
       throw new Error('certified tally root differs from ours')
     }
     const rec: EpochRecord = { epoch: v.epoch, valueId: cert.valueId, value: v, totals: result.totals, devices: result.devices, accounts: result.accounts, next: result.next }
-    await this.c.db.commit(cert, rec)
+    const resolutions = gov.checked.map(c => c.resolution)
+    await this.c.db.commit(cert, rec, resolutions.map(r => r.bytes))
     this.last = rec
+    this.chain.advance(gov.next)
+    await this.c.gov?.decidedEpoch(v.epoch, resolutions)
     this.certificates.decided(v.epoch)
     this.counts.decided++
     this.dropInstance()
-    this.c.logger.info({ epoch: v.epoch, value: cert.valueId.slice(0, 12), round: cert.round, signers: cert.signers.length, countedMwh: result.totals.countedMwh }, 'epoch decided')
-    this.onDecided?.(rec, cert)
+    this.c.logger.info({ epoch: v.epoch, value: cert.valueId.slice(0, 12), round: cert.round, signers: cert.signers.length, countedMwh: result.totals.countedMwh, resolutions: resolutions.length }, 'epoch decided')
+    this.onDecided?.(rec, cert, this.chain.latest)
     this.epochs.poke()
   }
 
@@ -346,16 +440,24 @@ export class Agreement implements Startable {
     }
     if (epoch === this.nextEpoch) {
       const basis = this.last
+      const state = this.chain.latest
       if (cert.value.prev !== (basis?.valueId ?? null)) throw reject('bad-prev', `certificate of epoch ${epoch} does not extend our epoch ${epoch - 1}`)
       if (!(await this.hold(cert.value.cut, from))) {
         this.certificates.keepCandidate(cert, this.nextEpoch)
         throw ignore('missing-entries', `certificate of epoch ${epoch}: entries not held yet`)
       }
-      const result = this.tallies.get(cert.valueId) ?? await tallyOf(this.c.net, this.c.logs, basis, cert.value)
+      const known = this.decisions.get(cert.valueId)
+      const resolutions = known === undefined ? await this.resolutionsOf(cert.value, from) : []
+      if (resolutions === undefined) {
+        this.certificates.keepCandidate(cert, this.nextEpoch)
+        throw ignore('missing-resolutions', `certificate of epoch ${epoch}: resolutions not held yet`)
+      }
+      // S(E) as it was with `basis` (both change only together, in commit).
+      const result = this.tallies.get(cert.valueId) ?? await tallyOf(this.c.net, this.c.logs, basis, cert.value, state)
       const adopted = await this.lock.run(async () => {
         if (this.last !== basis) return false
         this.counts.adopted++
-        await this.commit(cert, result)
+        await this.commit(cert, known ?? this.followDecided(cert.value, resolutions), result)
         return true
       })
       if (adopted) return

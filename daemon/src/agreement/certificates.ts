@@ -1,7 +1,7 @@
 import type { VoteMsg } from '@ecandle/consensus'
 import {
-  decodeCanonical, encodeCertificate, expectBytes, expectMap, ProtocolError, reject, signConsensus, ValidationError, verifyCertificate,
-  type EpochValue, type Network, type Signer, type VerifiedCertificate
+  decodeCanonical, encodeCertificate, genesisValidators, expectBytes, expectMap, ProtocolError, reject, signConsensus, ValidationError, verifyCertificate,
+  type EpochValue, type Network, type Signer, type ValidatorSet, type ValidatorsFor, type VerifiedCertificate
 } from '@ecandle/protocol'
 import { certificatesProtocol, handle, type CallOptions, type Served } from '@ecandle/wire'
 import type { HubNode } from '@ecandle/net'
@@ -23,6 +23,8 @@ export interface CertificateServiceComponents {
   /** Serves the certificates protocol when given. */
   node?: Pick<HubNode, 'handle' | 'unhandle'>
   logger: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>
+  /** The validators of an epoch (the governance chain's); default the network file's. */
+  validators?: ValidatorsFor
 }
 
 /** Epochs ahead of ours whose certificates are kept until we get there. */
@@ -63,8 +65,9 @@ export class CertificateService {
   }
 
   /** The canonical certificate of a decision, from its precommits (more than 2/3, validator order). */
-  assemble (value: EpochValue, round: number, precommits: readonly VoteMsg[]): VerifiedCertificate {
+  assemble (value: EpochValue, round: number, precommits: readonly VoteMsg[], set?: ValidatorSet): VerifiedCertificate {
     const { net, self, signer } = this.c
+    const validators = set ?? genesisValidators(net)
     const signatures: Array<[number, Uint8Array]> = []
     for (const pc of precommits) {
       // Our own precommit may be decided on before its signed copy came back: sign it now
@@ -74,14 +77,14 @@ export class CertificateService {
         : pc.from === self ? signConsensus(net, signer, { type: 'precommit', epoch: pc.epoch, round: pc.round, from: pc.from, valueId: pc.valueId }) : undefined
       if (signed === undefined) continue
       const env = expectMap(decodeCanonical(signed, 'vote'), 'vote', ['p', 's'])
-      signatures.push([net.validatorIds.indexOf(pc.from), expectBytes(env.s, 'vote.s', 64, 64)])
+      signatures.push([validators.ids.indexOf(pc.from), expectBytes(env.s, 'vote.s', 64, 64)])
     }
-    return verifyCertificate(net, encodeCertificate(net, { value, round, signatures }))
+    return verifyCertificate(net, encodeCertificate(net, { value, round, signatures }, validators), validators)
   }
 
   /** A certificate from a peer: verified here, once. REJECT naming the fault. */
   verify (bytes: Uint8Array): VerifiedCertificate {
-    return verifyCertificate(this.c.net, bytes)
+    return verifyCertificate(this.c.net, bytes, this.c.validators)
   }
 
   /** Keeps a valid certificate of an epoch ahead (`next` is the epoch we decide next). */

@@ -23,7 +23,7 @@ export async function recomputeEpoch (net: Network, store: Store, a: Agreement, 
   const rec = await a.record(epoch)
   if (rec === undefined) return undefined
   const prev = epoch > 0 ? await a.record(epoch - 1) : undefined
-  return { rec, result: await tallyOf(net, store, prev, rec.value) }
+  return { rec, result: await tallyOf(net, store, prev, rec.value, await a.stateOf(epoch)) }
 }
 
 /** An account's reward in a decided epoch, with its Merkle proof (from the record kept at decision time). */

@@ -15,6 +15,7 @@ import { runMqttCredentials } from '../commands/credentials.js'
 import { createNetwork, initHubDir } from '../commands/setup.js'
 import { loadNetwork, parseMultiaddrs as multiaddrs } from '../config.js'
 import { parseReachConfig } from '../reach-config.js'
+import { runApprove, runGovList, runPropose, runRegistry, runSign, runSubmit } from '../commands/gov.js'
 
 const int = (min: number, max: number) => (v: string): number => {
   const n = Number(v)
@@ -134,12 +135,12 @@ program.command('tally <epoch>')
   .action(async (epoch, o) => { await runTally(o.dataDir, int(0, Number.MAX_SAFE_INTEGER)(epoch), o.explain, o.json === true) })
 
 program.command('audit')
-  .description('audit the network as a light peer: certificates, an account\'s rewards with Merkle proofs, or a full recomputation of an epoch')
+  .description("audit the network as a light peer: certificates, an account's rewards with Merkle proofs, or a full recomputation of an epoch")
   .requiredOption('--network <file>', 'network definition file (the only thing trusted)')
   .requiredOption('--peer <multiaddr>', 'a hub to fetch from, e.g. /ip4/1.2.3.4/tcp/4001/p2p/12D3Koo…')
-  .option('--account <hex>', 'verify this account\'s reward in every decided epoch')
+  .option('--account <hex>', "verify this account's reward in every decided epoch")
   .option('--epoch <e>', 'last epoch to audit (with --full: the epoch to recompute)', int(0, Number.MAX_SAFE_INTEGER))
-  .option('--full', 'fetch the epoch\'s entries, verify every signature, recompute the tally and compare roots')
+  .option('--full', "fetch the epoch's entries, verify every signature, recompute the tally and compare roots")
   .option('--timeout <ms>', 'deadline of each request', int(100, 600_000), 30_000)
   .option('--json', 'one JSON object')
   .action(async (o) => {
@@ -156,6 +157,62 @@ program.command('testnet')
   .action(async (o) => {
     await runTestnet({ hubs: o.hubs, devicesPerHub: o.devicesPerHub, dir: resolve(o.dir), epochLengthS: o.epochLength, reportIntervalS: o.reportInterval })
   })
+
+const gov = program.command('gov').description('governance: propose, sign, submit and approve operations; list the pool and decisions (docs/governance.md)')
+gov.command('propose <type>')
+  .description('write (--out) or submit (--data-dir) an operation: device-add | device-transfer | device-move | device-retire | hub-add | hub-remove | params; signed with every key file given (others sign with `gov sign`)')
+  .requiredOption('--network <file>', 'network definition file')
+  .option('--out <file>', 'write the operation file here')
+  .option('--data-dir <dir>', 'submit it to this running hub now')
+  .option('--exp <epoch>', 'last epoch that may decide it (default: now + 32)', int(0, Number.MAX_SAFE_INTEGER))
+  .option('--id <device>', 'device id')
+  .option('--device-keys <file>', 'device-add: key file holding the device (as `ecandle-emulate new-device` writes)')
+  .option('--hub <peer id>', 'device-add: its hub; hub-add / hub-remove: the hub')
+  .option('--hub-key <file>', "hub-add: the new hub's hub.key (signs)")
+  .option('--rated <wh>', "device-add: rated Wh/day (default: the key file's)")
+  .option('--maker-key <file>', 'device-add: maker key (signs the device key)')
+  .option('--role <capex|opex>', 'device-transfer: which role moves')
+  .option('--from-hub <peer id>', 'device-move: the hub it leaves')
+  .option('--to-hub <peer id>', 'device-move: the hub it joins')
+  .option('--emission <n>', 'params: emission per epoch')
+  .option('--capex-bps <n>', 'params: capex share, basis points')
+  .option('--device-cap <mwh>', 'params: device cap per epoch, mWh')
+  .option('--grace <s>', 'params: grace period, seconds')
+  .option('--makers <hex,…>', 'params: the whole new list of maker keys')
+  .option('--quorum-bps <n>', "params: builders' quorum, basis points")
+for (const p of ['operator', 'capex', 'opex', 'from', 'to', 'from-operator', 'to-operator']) {
+  gov.commands.at(-1)!.option(`--${p} <hex>`, `${p} account (hex)`).option(`--${p}-key <file>`, `${p} key file (signs as ${p})`)
+}
+gov.commands.at(-1)!.action(async (type: string, o) => { await runPropose(type, o) })
+gov.command('sign <op-file>')
+  .description("add one role's signature to an operation file")
+  .requiredOption('--network <file>', 'network definition file')
+  .requiredOption('--role <role>', 'device | operator | capex | opex | from | to | hub | fromOperator | toOperator')
+  .requiredOption('--key <file>', 'key file of that role (mode 0600)')
+  .action(async (file: string, o) => { await runSign(resolve(file), o) })
+gov.command('submit <op-file>')
+  .description('submit a fully signed operation file to a running hub (pooled and gossiped)')
+  .requiredOption('--data-dir <dir>', 'hub data directory')
+  .action(async (file: string, o) => { await runSubmit(resolve(file), o.dataDir) })
+gov.command('approve <op-id>')
+  .description("approve an operation: as this hub's validator (hub key), or as a builder with --builder-key")
+  .requiredOption('--data-dir <dir>', "hub data directory (the hub that signs, or submits a builder's approval)")
+  .option('--builder-key <file>', 'a capex or opex account key file: approve as that builder')
+  .option('--network <file>', 'network definition file (with --builder-key)')
+  .option('--against', "vote no (builders; a validator's no counts as no approval)")
+  .action(async (id: string, o) => { await runApprove(id, { dataDir: o.dataDir, builderKey: o.builderKey, network: o.network === undefined ? undefined : resolve(o.network), no: o.against === true }) })
+gov.command('list')
+  .description('operations in the pool and recently decided, with who has and has not approved')
+  .requiredOption('--data-dir <dir>', 'hub data directory')
+  .option('--json', 'one JSON object')
+  .action(async (o) => { await runGovList(o.dataDir, o.json === true) })
+
+program.command('registry')
+  .description('the registry, validators and parameters in force during an epoch')
+  .requiredOption('--data-dir <dir>', 'hub data directory')
+  .option('--epoch <e>', 'epoch (default: the next to decide)', int(0, Number.MAX_SAFE_INTEGER))
+  .option('--json', 'one JSON object')
+  .action(async (o) => { await runRegistry(o.dataDir, o.epoch, o.json === true) })
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CliError || err instanceof ProtocolError || err instanceof StoreError) {

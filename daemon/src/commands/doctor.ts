@@ -57,7 +57,7 @@ export async function doctorReport (dataDir: string): Promise<HealthReport> {
     } else {
       try {
         // The daemon's migrations, each stopped before it writes: the doctor only looks.
-        const dryRun = agreementMigrations(net).map(m => ({ ...m, run: async () => { throw new PendingMigration() } }))
+        const dryRun = agreementMigrations().map(m => ({ ...m, run: async () => { throw new PendingMigration() } }))
         const store = await Store.open(config.dbPath, net.id, { createIfMissing: false, migrations: dryRun })
         checks.push({ check: 'database', level: 'green', message: `LevelDB at ${config.dbPath}: schema matches this build, ${store.reportCount} reports, network ${net.id}` })
         await store.close()

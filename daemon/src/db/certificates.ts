@@ -1,4 +1,4 @@
-import { decodeStoredCertificate, type Network, type VerifiedCertificate } from '@ecandle/protocol'
+import { decodeStoredCertificate, type Network, type ValidatorsFor, type VerifiedCertificate } from '@ecandle/protocol'
 import { Bucket, Repository, u64Key, type Store } from '@ecandle/store'
 
 /**
@@ -6,7 +6,7 @@ import { Bucket, Repository, u64Key, type Store } from '@ecandle/store'
  * verifyCertificate are put here, so a read decodes without verifying the signatures again.
  */
 export class CertificateRepository extends Repository<number, VerifiedCertificate> {
-  constructor (store: Store, net: Network) {
-    super(store, Bucket.certificate, u64Key, { encode: (c) => c.bytes, decode: (b) => decodeStoredCertificate(net, b) })
+  constructor (store: Store, net: Network, validators: ValidatorsFor) {
+    super(store, Bucket.certificate, u64Key, { encode: (c) => c.bytes, decode: (b) => decodeStoredCertificate(net, b, validators) })
   }
 }

@@ -1,4 +1,4 @@
-import { decodeValue, expectMap, expectString, ProtocolError, type EpochValue, type Network } from '@ecandle/protocol'
+import { decodeValue, expectMap, expectString, ProtocolError, type EpochValue, type ValidatorSet } from '@ecandle/protocol'
 
 /**
  * Field codecs shared by the repositories. Amounts are bigints in memory and decimal strings on
@@ -20,8 +20,14 @@ export function valueFields (v: EpochValue): Record<string, unknown> {
   return { epoch: v.epoch, prev: v.prev, cut: v.cut.map(c => ({ hub: c.hub, seq: c.seq, id: c.id })), root: v.root, gov: v.gov, state: v.state, next: v.next }
 }
 
-export function readValue (x: unknown, net: Network): EpochValue {
-  return decodeValue(x, net)
+/**
+ * A stored value: it was checked (against the validators of its epoch) before it was stored, so its
+ * cut is read as it is, naming the hubs of its own epoch's set.
+ */
+export function readValue (x: unknown): EpochValue {
+  const cut = (x as { cut?: unknown } | null)?.cut
+  const ids = Array.isArray(cut) ? cut.map(c => (c as { hub?: unknown } | null)?.hub) : []
+  return decodeValue(x, { ids } as unknown as ValidatorSet)
 }
 
 export function readList (v: unknown, what: string, max: number): unknown[] {

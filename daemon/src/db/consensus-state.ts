@@ -1,5 +1,5 @@
 import type { Message, PersistentState, Proposal, Step } from '@ecandle/consensus'
-import { encode, decodeCanonical, expectInt, expectString, expectUint, ProtocolError, type EpochValue, type Network } from '@ecandle/protocol'
+import { encode, decodeCanonical, expectInt, expectString, expectUint, ProtocolError, type EpochValue } from '@ecandle/protocol'
 import { Bucket, nameKey, Repository, type Store } from '@ecandle/store'
 import { expectMap, readList, readValue, valueFields } from './codec.js'
 
@@ -40,12 +40,12 @@ export function encodeConsensusState (s: ConsensusState): Uint8Array {
   })
 }
 
-export function decodeConsensusState (bytes: Uint8Array, net: Network): ConsensusState {
+export function decodeConsensusState (bytes: Uint8Array): ConsensusState {
   const m = expectMap(decodeCanonical(bytes, 'consensus state'), 'consensus state', ['epoch', 'round', 'step', 'lockedValue', 'lockedRound', 'validValue', 'validRound', 'sent'])
   const proposal = (x: unknown, what: string): Proposal<EpochValue> | null => {
     if (x === null) return null
     const p = expectMap(x, what, ['id', 'value'])
-    return { id: expectString(p.id, `${what}.id`, 64, HEX64), value: readValue(p.value, net) }
+    return { id: expectString(p.id, `${what}.id`, 64, HEX64), value: readValue(p.value) }
   }
   const step = m.step as Step
   if (!STEPS.includes(step)) throw new ProtocolError('shape', 'consensus state.step: expected propose, prevote or precommit')
@@ -54,7 +54,7 @@ export function decodeConsensusState (bytes: Uint8Array, net: Network): Consensu
     const t = (x as { type?: unknown } | null)?.type
     if (t === 'proposal') {
       const p = expectMap(x, what, ['type', 'epoch', 'round', 'from', 'valueId', 'value', 'validRound'])
-      return { type: t, epoch: expectUint(p.epoch, `${what}.epoch`), round: expectUint(p.round, `${what}.round`, MAX_ROUND), from: expectString(p.from, `${what}.from`, 128), valueId: expectString(p.valueId, `${what}.valueId`, 64, HEX64), value: readValue(p.value, net), validRound: expectInt(p.validRound, `${what}.validRound`, -1, MAX_ROUND) }
+      return { type: t, epoch: expectUint(p.epoch, `${what}.epoch`), round: expectUint(p.round, `${what}.round`, MAX_ROUND), from: expectString(p.from, `${what}.from`, 128), valueId: expectString(p.valueId, `${what}.valueId`, 64, HEX64), value: readValue(p.value), validRound: expectInt(p.validRound, `${what}.validRound`, -1, MAX_ROUND) }
     }
     if (t !== 'prevote' && t !== 'precommit') throw new ProtocolError('shape', `${what}.type: expected proposal, prevote or precommit`)
     const v = expectMap(x, what, ['type', 'epoch', 'round', 'from', 'valueId'])
@@ -74,8 +74,8 @@ export function decodeConsensusState (bytes: Uint8Array, net: Network): Consensu
 
 /** One entry, 'state': the state of the epoch this validator votes in (a new epoch overwrites it). */
 export class ConsensusStateRepository extends Repository<string, ConsensusState> {
-  constructor (store: Store, net: Network) {
-    super(store, Bucket.consensus, nameKey, { encode: encodeConsensusState, decode: (b) => decodeConsensusState(b, net) })
+  constructor (store: Store) {
+    super(store, Bucket.consensus, nameKey, { encode: encodeConsensusState, decode: (b) => decodeConsensusState(b) })
   }
 
   async load (): Promise<ConsensusState | undefined> { return await this.get('state') }

@@ -1,4 +1,4 @@
-import { encode, decodeCanonical, expectString, expectUint, ProtocolError, type EpochValue, type Network } from '@ecandle/protocol'
+import { encode, decodeCanonical, expectString, expectUint, ProtocolError, type EpochValue } from '@ecandle/protocol'
 import { Bucket, Repository, u64Key, type Store } from '@ecandle/store'
 import type { AccountRow, DeviceRow, TallyResult, TallyState, TallyTotals } from '@ecandle/tally'
 import { amount, expectMap, readAmount, readId, readList, readValue, valueFields } from './codec.js'
@@ -39,7 +39,7 @@ export function encodeEpochRecord (r: EpochRecord): Uint8Array {
   })
 }
 
-export function decodeEpochRecord (bytes: Uint8Array, net: Network): EpochRecord {
+export function decodeEpochRecord (bytes: Uint8Array): EpochRecord {
   const m = expectMap(decodeCanonical(bytes, 'epoch record'), 'epoch record', ['epoch', 'valueId', 'value', 'totals', 'devices', 'accounts', 'next'])
   const t = expectMap(m.totals, 'totals', TOTALS)
   const totals = Object.fromEntries(TOTALS.map(k => [k, readAmount(t[k], `totals.${k}`)])) as unknown as TallyTotals
@@ -67,7 +67,7 @@ export function decodeEpochRecord (bytes: Uint8Array, net: Network): EpochRecord
   return {
     epoch: expectUint(m.epoch, 'epoch'),
     valueId: expectString(m.valueId, 'valueId', 64, HEX64),
-    value: readValue(m.value, net),
+    value: readValue(m.value),
     totals,
     devices,
     accounts,
@@ -77,7 +77,7 @@ export function decodeEpochRecord (bytes: Uint8Array, net: Network): EpochRecord
 
 /** Decided epochs' records, epoch → EpochRecord. */
 export class EpochRecordRepository extends Repository<number, EpochRecord> {
-  constructor (store: Store, net: Network) {
-    super(store, Bucket.epochRecord, u64Key, { encode: encodeEpochRecord, decode: (b) => decodeEpochRecord(b, net) })
+  constructor (store: Store) {
+    super(store, Bucket.epochRecord, u64Key, { encode: encodeEpochRecord, decode: (b) => decodeEpochRecord(b) })
   }
 }

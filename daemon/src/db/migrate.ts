@@ -1,4 +1,4 @@
-import { CID, type Network } from '@ecandle/protocol'
+import { CID } from '@ecandle/protocol'
 import { Bucket, keys, type Migration, type PutOp, type Store } from '@ecandle/store'
 import { decodeConsensusState, encodeConsensusState, type ConsensusState } from './consensus-state.js'
 import { decodeEpochRecord, encodeEpochRecord, type EpochRecord } from './epoch-records.js'
@@ -22,7 +22,7 @@ function fromJsonV1<T> (bytes: Uint8Array): T {
  * decoded again first, so a record that does not fit the new schema stops the migration, naming it).
  * Certificates keep their bytes.
  */
-export function agreementMigrations (net: Network): Migration[] {
+export function agreementMigrations (): Migration[] {
   return [{
     from: 1,
     name: 'epoch records and consensus state: JSON to DAG-CBOR',
@@ -30,16 +30,21 @@ export function agreementMigrations (net: Network): Migration[] {
       const ops: PutOp[] = []
       for await (const [key, v] of store.iterate(Bucket.epochRecord)) {
         const bytes = encodeEpochRecord(fromJsonV1<EpochRecord>(v))
-        decodeEpochRecord(bytes, net)
+        decodeEpochRecord(bytes)
         ops.push({ key, value: bytes })
       }
       const state = await store.getRaw(keys.consensus('state'))
       if (state !== undefined) {
         const bytes = encodeConsensusState(fromJsonV1<ConsensusState>(state))
-        decodeConsensusState(bytes, net)
+        decodeConsensusState(bytes)
         ops.push({ key: keys.consensus('state'), value: bytes })
       }
       return ops
     }
+  }, {
+    from: 2,
+    name: 'governance buckets (resolutions of decided epochs, the pool): new and empty',
+    // Schema-2 hubs never decided a resolution and kept no pool: nothing to write.
+    run: async (): Promise<PutOp[]> => []
   }]
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { epochVoteAtMs, peerIdFromPublicKey, signerFromSeed, type VerifiedEntry } from '@ecandle/protocol'
+import { epochVoteAtMs, genesisValidators, peerIdFromPublicKey, signerFromSeed, type VerifiedEntry } from '@ecandle/protocol'
 import { entry, fixture } from '@ecandle/protocol/testing'
 import { Store } from '@ecandle/store'
 import { Ingest } from '@ecandle/sync'
@@ -40,7 +40,7 @@ describe('agreement: the whole component over a fake network and a fake clock (2
     // Ingest's clock is not under test here: fixture entries are stamped in epoch 1, votes start at epoch 0.
     const ingest = new Ingest(f.net, store, quiet, { onEntry: (e) => { n.agreement?.onEntry(e.payload.hub) } }, () => Number.MAX_SAFE_INTEGER)
     for (let h = 0; h < 2; h++) for (const e of logs[h].slice(0, hold(h))) await ingest.accept(e.bytes, 'local')
-    const db = new AgreementDb(store, f.net)
+    const db = new AgreementDb(store, f.net, genesisValidators(f.net))
     const agreement = new Agreement({
       net: f.net, self: id, signer, logs: store, db, gossip: net.gossip(id),
       // Sync, faked: the entries it lacks come from the full logs, through ingest (which wakes the agreement).

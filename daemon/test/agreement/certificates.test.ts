@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { VoteMsg } from '@ecandle/consensus'
-import { encodeCertificate, noGovernance, signConsensus, ValidationError, valueIdOf, verifyCertificate, type EpochValue, type VerifiedCertificate } from '@ecandle/protocol'
+import { encodeCertificate, genesisValidators, noGovernance, signConsensus, ValidationError, valueIdOf, verifyCertificate, type EpochValue, type VerifiedCertificate } from '@ecandle/protocol'
 import { fixture } from '@ecandle/protocol/testing'
 import { Store } from '@ecandle/store'
 import { CertificateService, type CertificatePeers } from '../../src/agreement/certificates.js'
@@ -18,7 +18,7 @@ describe('agreement: CertificateService (assemble, verify once, canonical copy, 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ecandle-certs-'))
     store = await Store.open(dir, f.net.id)
-    repo = new CertificateRepository(store, f.net)
+    repo = new CertificateRepository(store, f.net, genesisValidators(f.net))
   })
   after(async () => { await store.close(); await rm(dir, { recursive: true, force: true }) })
 

@@ -4,6 +4,7 @@ import {
   Explanation, HubEventSchemas, HubParams, HubStatus, LogsQuery, NetworkJson, PartitionBody, PartitionResult, PeerInfo, ReportLocation, ReportParams, RewardsJson,
   RewardsQuery, TallyQuery
 } from './schemas.js'
+import { GovApproveBody, GovList, GovSubmitBody, GovSubmitted, RegistryJson, RegistryQuery } from './governance.js'
 
 /**
  * Every route of the local API: method, URL and fastify schema (OpenAPI operation). The daemon
@@ -180,6 +181,38 @@ export const routes = {
       body: PartitionBody,
       response: { 200: PartitionResult, 400: badRequest, 401: unauthorized }
     }
+  },
+  gov: {
+    method: 'GET',
+    url: '/gov',
+    schema: { tags: ['governance'], summary: 'Governance operations: pending, approved, decided, with who has and has not approved', response: { 200: GovList } }
+  },
+  registry: {
+    method: 'GET',
+    url: '/registry',
+    schema: { tags: ['governance'], summary: 'Registry, validators and parameters in force during an epoch', querystring: RegistryQuery, response: { 200: RegistryJson, 400: badRequest, 404: notFound } }
+  },
+  govSubmit: {
+    method: 'POST',
+    url: '/gov/submit',
+    schema: {
+      tags: ['governance'],
+      summary: 'Pool and gossip a signed operation, approval or resolution',
+      security: [{ bearerAuth: [] }],
+      body: GovSubmitBody,
+      response: { 200: GovSubmitted, 400: badRequest, 401: unauthorized }
+    }
+  },
+  govApprove: {
+    method: 'POST',
+    url: '/gov/approve',
+    schema: {
+      tags: ['governance'],
+      summary: 'Approve an operation as this validator (signed with the hub key), pool and gossip the approval',
+      security: [{ bearerAuth: [] }],
+      body: GovApproveBody,
+      response: { 200: GovSubmitted, 400: badRequest, 401: unauthorized, 404: notFound }
+    }
   }
 } as const
 
@@ -215,7 +248,8 @@ export const openapiTags = [
   { name: 'evidence', description: 'Equivocation evidence' },
   { name: 'events', description: 'Server-Sent Events' },
   { name: 'metrics', description: 'Prometheus' },
-  { name: 'admin', description: 'State-changing operations (bearer token)' }
+  { name: 'admin', description: 'State-changing operations (bearer token)' },
+  { name: 'governance', description: 'Operations, approvals, the registry and validators of each epoch (writes need the bearer token)' }
 ]
 
 /** Hints added to validation messages, by top-level field name (where ajv's own words are cryptic). */
@@ -225,5 +259,7 @@ export const FIELD_HINTS: Record<string, string> = {
   account: 'an account is 64 lowercase hex characters (an Ed25519 public key)',
   explain: '?explain= names a registered device',
   block: 'the body must be { "block": ["<peer id>", …] }',
-  body: 'the body must be { "block": ["<peer id>", …] }'
+  body: 'the body must be { "block": ["<peer id>", …] }',
+  message: 'a signed governance message, base64',
+  op: 'an operation id is 64 lowercase hex characters'
 }

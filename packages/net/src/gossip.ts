@@ -37,7 +37,7 @@ export const GOSSIP_QUEUES: Readonly<Record<TopicName, GossipQueueOptions>> = {
   evidence: { maxLength: 64, concurrency: 1, type: 'fifo' },
   consensus: { maxLength: 128, concurrency: 1, type: 'lifo' },
   certificates: { maxLength: 32, concurrency: 1, type: 'fifo' },
-  // Not subscribed until hubs run governance (docs/governance.md §11); resolutions are ≤ 266 KiB.
+  // Operations, approvals and resolutions (docs/governance.md §11); resolutions are ≤ 266 KiB.
   governance: { maxLength: 64, concurrency: 1, type: 'fifo' }
 }
 

@@ -6,6 +6,8 @@ import type { Network } from './network.js'
 import { ENTRY_CODES, verifyEntry } from './entry.js'
 import { REPORT_CODES, verifyReport } from './report.js'
 import { CONSENSUS_CODES, verifyConsensus } from './agreement.js'
+import type { EntryLookup } from './admission.js'
+import { genesisValidators, type ValidatorsFor } from './validators.js'
 
 /**
  * Evidence of equivocation: two different objects signed by one key for one slot.
@@ -53,7 +55,11 @@ export type EvidenceCode = typeof EVIDENCE_CODES[number]
 const evidenceRule = rules<EvidenceCode>()
 
 /** Checks evidence fully: shape, order, both signatures valid, same signer and slot, different bytes. REJECT otherwise. */
-export function verifyEvidence (net: Network, bytes: Uint8Array): VerifiedEvidence {
+/**
+ * `at`, under governance: the admission rules of the newest state (entries and reports) and the
+ * validators of a vote's epoch; default the network file's.
+ */
+export function verifyEvidence (net: Network, bytes: Uint8Array, at?: { lookup: EntryLookup, validators: ValidatorsFor }): VerifiedEvidence {
   let kind: string, a: Uint8Array, b: Uint8Array
   try {
     if (bytes.byteLength > limits.maxEvidenceBytes) throw new ProtocolError('size', `evidence: ${bytes.byteLength} bytes > ${limits.maxEvidenceBytes}`)
@@ -68,8 +74,8 @@ export function verifyEvidence (net: Network, bytes: Uint8Array): VerifiedEviden
   const id = toHex(sha256(bytes))
   if (kind === 'entry') {
     // Time is not checked here: an old equivocation is still an equivocation.
-    const ea = verifyEntry(net, a, Number.MAX_SAFE_INTEGER)
-    const eb = verifyEntry(net, b, Number.MAX_SAFE_INTEGER)
+    const ea = verifyEntry(net, a, Number.MAX_SAFE_INTEGER, at?.lookup)
+    const eb = verifyEntry(net, b, Number.MAX_SAFE_INTEGER, at?.lookup)
     if (ea.payload.hub !== eb.payload.hub || ea.payload.seq !== eb.payload.seq) throw evidenceRule.reject('evidence-slot', 'evidence: entries are not of one hub and seq')
     return { kind, a, b, bytes, id, offender: ea.payload.hub, slot: ea.payload.seq }
   }
@@ -81,18 +87,39 @@ export function verifyEvidence (net: Network, bytes: Uint8Array): VerifiedEviden
       if (info === undefined) throw evidenceRule.reject('unregistered-device', `evidence: device ${raw} is not registered`)
       return info.info.hub
     }
-    const ra = verifyReport(net, a, dev(a))
-    const rb = verifyReport(net, b, dev(b))
+    // Under governance a device's key is final once registered, whichever hub carries it now.
+    const ra = at === undefined ? verifyReport(net, a, dev(a)) : verifyReport(net, a, '', { lookup: at.lookup, stamp: Number.MAX_SAFE_INTEGER })
+    const rb = at === undefined ? verifyReport(net, b, dev(b)) : verifyReport(net, b, '', { lookup: at.lookup, stamp: Number.MAX_SAFE_INTEGER })
     if (ra.report.device !== rb.report.device || ra.report.counter !== rb.report.counter) throw evidenceRule.reject('evidence-slot', 'evidence: reports are not of one device and counter')
     return { kind, a, b, bytes, id, offender: ra.report.device, slot: ra.report.counter }
   }
   if (kind === 'vote') {
-    const va = verifyConsensus(net, a).payload
-    const vb = verifyConsensus(net, b).payload
+    const set = (m: Uint8Array): ReturnType<typeof genesisValidators> => {
+      const v = at?.validators
+      if (v === undefined) return genesisValidators(net)
+      if (typeof v !== 'function') return v
+      const found = v(voteEpoch(m))
+      if (found === undefined) throw evidenceRule.reject('evidence-slot', 'evidence: a vote of an epoch whose validators are not known')
+      return found
+    }
+    const va = verifyConsensus(net, a, set(a)).payload
+    const vb = verifyConsensus(net, b, set(b)).payload
     if (va.from !== vb.from || va.epoch !== vb.epoch || va.round !== vb.round || va.type !== vb.type) throw evidenceRule.reject('evidence-slot', 'evidence: votes are not of one validator, epoch, round and step')
     return { kind, a, b, bytes, id, offender: va.from, slot: va.epoch }
   }
   throw evidenceRule.reject('evidence-kind', `evidence: unknown kind ${kind.slice(0, 16)}`)
+}
+
+/** The epoch a consensus message names (its signature is checked after, against that epoch's set). */
+function voteEpoch (bytes: Uint8Array): number {
+  try {
+    const env = expectMap(decodeCanonical(bytes, 'consensus message'), 'consensus message', ['p', 's'])
+    const raw = decodeCanonical(expectBytes(env.p, 'consensus.p', limits.maxEvidenceBytes), 'consensus payload') as { e?: unknown }
+    if (typeof raw?.e !== 'number') throw new ProtocolError('shape', 'consensus payload: no epoch')
+    return raw.e
+  } catch (err) {
+    throw asReject(err)
+  }
 }
 
 function decodeDeviceId (reportBytes: Uint8Array): string {

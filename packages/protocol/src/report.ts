@@ -192,7 +192,7 @@ export type ReportCode = typeof REPORT_CODES[number]
 const reportRule = rules<ReportCode>()
 
 /** Why a hub refuses a device's report for good (the `why` of a device link ack, docs/device-protocol.md). */
-export const REFUSAL_REASONS = ['malformed', 'unregistered-device', 'wrong-hub', 'bad-signature', 'implausible', 'clock', 'counter-reused'] as const
+export const REFUSAL_REASONS = ['malformed', 'unregistered-device', 'wrong-hub', 'bad-signature', 'implausible', 'clock', 'counter-reused', 'not-yet-registered', 'retired'] as const
 export type RefusalReason = typeof REFUSAL_REASONS[number]
 
 /** What a device is told when one of its reports fails a report rule. Exhaustive: a new ReportCode does not compile until it is mapped here. */
@@ -203,9 +203,8 @@ export const REFUSAL_FOR: Readonly<Record<ReportCode, RefusalReason>> = {
   'report-shape': 'malformed',
   'unregistered-device': 'unregistered-device',
   'wrong-hub': 'wrong-hub',
-  // Under governance: not registered at the epoch the report would be logged in (yet). A hub's own
-  // links refuse those by `linkRefusal` first; the device hears it is not registered.
-  'not-yet-registered': 'unregistered-device',
+  // Under governance: registered, but from a later epoch than the one the report would be logged in.
+  'not-yet-registered': 'not-yet-registered',
   'device-pending': 'unregistered-device',
   'report-signature': 'bad-signature',
   implausible: 'implausible'

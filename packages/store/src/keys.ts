@@ -20,14 +20,20 @@ export enum Bucket {
   /** utf8 name ('state') -> consensus state of this validator (what it signed), DAG-CBOR */
   consensus = 0x11,
   /** epoch (u64) -> DAG-CBOR record of a decided epoch (rows, totals, state carried to the next; amounts as decimal strings) */
-  epochRecord = 0x12
+  epochRecord = 0x12,
+  /** epoch (u64) -> DAG-CBOR [resolution bytes, …]: the resolutions the decided value of that epoch names, in its order */
+  resolutions = 0x13,
+  /** hex id (utf8) -> a governance message (operation, approval or resolution) waiting in the pool, as received */
+  govPool = 0x14
 }
 
 /**
+ * 3: the resolutions of each decided epoch and the governance pool (docs/governance.md §11). A
+ * schema-2 database holds neither (hubs of schema 2 never decided a resolution), so 2 → 3 writes nothing.
  * 2: certificates are stored as verified on receipt (never verified again on read); consensus state
  * and epoch records are DAG-CBOR (schema 1 held them as JSON with `$big` tags).
  */
-export const SCHEMA_VERSION = 2
+export const SCHEMA_VERSION = 3
 
 const te = new TextEncoder()
 
@@ -61,7 +67,9 @@ export const keys = {
   evidence: (id: Uint8Array) => key(Bucket.evidence, id),
   certificate: (epoch: number) => key(Bucket.certificate, u64(epoch)),
   consensus: (name: string) => key(Bucket.consensus, name),
-  epochRecord: (epoch: number) => key(Bucket.epochRecord, u64(epoch))
+  epochRecord: (epoch: number) => key(Bucket.epochRecord, u64(epoch)),
+  resolutions: (epoch: number) => key(Bucket.resolutions, u64(epoch)),
+  govPool: (id: string) => key(Bucket.govPool, id)
 }
 
 /** [gte, lt) bounds of all keys of a bucket, or of a bucket and a prefix. */

@@ -57,6 +57,10 @@ export class Repository<K, V> {
     await this.store.putRaw(this.keyOf(k), this.codec.encode(v), opts)
   }
 
+  async delete (ks: readonly K[]): Promise<void> {
+    await this.store.delRaw(ks.map(k => this.keyOf(k)))
+  }
+
   putOp (k: K, v: V): PutOp {
     return { key: this.keyOf(k), value: this.codec.encode(v) }
   }

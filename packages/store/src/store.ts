@@ -196,6 +196,11 @@ export class Store {
     await this.db.put(k, v, { sync: opts.sync === true })
   }
 
+  /** Deletes raw keys in one batch (a repository's `delete`). */
+  async delRaw (ks: readonly Uint8Array[], opts: { sync?: boolean } = {}): Promise<void> {
+    if (ks.length > 0) await this.db.batch(ks.map(key => ({ type: 'del' as const, key })), { sync: opts.sync === true })
+  }
+
   async * iterate (bucket: Bucket, opts: { limit?: number, gte?: Uint8Array } = {}): AsyncGenerator<[Uint8Array, Uint8Array]> {
     const r = range(bucket)
     yield * this.db.iterator({ gte: opts.gte ?? r.gte, lt: r.lt, limit: opts.limit ?? -1 })

@@ -1,6 +1,6 @@
 import {
-  APPEND_CODES, checkAppend, contentId, decodeEntry, encodeEvidence, ENTRY_CODES, equalBytes, EVIDENCE_CODES, rules, verifyEntryAsync,
-  verifyEvidence, ValidationError, type Network, type VerifiedEntry, type VerifiedEvidence
+  APPEND_CODES, checkAppend, contentId, decodeEntry, encodeEvidence, ENTRY_CODES, equalBytes, EVIDENCE_CODES, genesisLookup, rules, verifyEntryAsync,
+  verifyEvidence, ValidationError, type EntryLookup, type Network, type ValidatorsFor, type VerifiedEntry, type VerifiedEvidence
 } from '@ecandle/protocol'
 import type { Store } from '@ecandle/store'
 
@@ -34,6 +34,9 @@ const evidenceIngestRule = rules<EvidenceIngestCode>()
 
 /** Entries waiting for their predecessors; bounded by bytes so a flood cannot exhaust memory. */
 const MAX_PENDING_BYTES = 8 * 1024 * 1024
+/** Entries waiting for a decision that may admit their hub or device (`hub-pending`, `device-pending`). */
+const MAX_WAITING_BYTES = 4 * 1024 * 1024
+const WAIT_CODES: ReadonlySet<string> = new Set(['hub-pending', 'device-pending'])
 
 /**
  * The one way entries of any hub get into the store, from gossip, sync or our own log.
@@ -44,6 +47,8 @@ export class Ingest {
   private chain: Promise<unknown> = Promise.resolve()
   private readonly pending = new Map<string, Map<number, VerifiedEntry>>()
   private pendingBytes = 0
+  private readonly waiting = new Map<string, { bytes: Uint8Array, from: string }>()
+  private waitingBytes = 0
   readonly counts = { appended: 0, duplicate: 0, pending: 0, evidence: 0 }
 
   constructor (
@@ -51,7 +56,11 @@ export class Ingest {
     private readonly store: Store,
     private readonly log: IngestLogger,
     private readonly hooks: IngestHooks = {},
-    private readonly now: () => number = Date.now
+    private readonly now: () => number = Date.now,
+    /** Who may log and whose reports (docs/governance.md §7): the newest network state's rules; default the network file's. */
+    private readonly lookup: () => EntryLookup = () => genesisLookup(net),
+    /** The same for evidence, with the validators of a vote's epoch (default the network file's). */
+    private readonly evidenceAt?: () => { lookup: EntryLookup, validators: ValidatorsFor }
   ) {}
 
   /**
@@ -59,10 +68,13 @@ export class Ingest {
    * A gap queues the entry (bounded) and asks for sync.
    */
   async accept (bytes: Uint8Array, from: string, opts: { sync?: boolean } = {}): Promise<IngestResult> {
-    // Signatures are checked on worker threads (every core), with verifyEntry's rules in its order;
-    // the stateful step still runs in arrival order.
-    const verified = verifyEntryAsync(this.net, bytes, this.now())
-    verified.catch(() => {}) // awaited below; a failure is the caller's
+    // Signatures are checked on worker threads (every core), with verifyEntry's rules in its order
+    // and the admission rules of the newest network state; the stateful step still runs in arrival order.
+    const verified = verifyEntryAsync(this.net, bytes, this.now(), undefined, this.lookup())
+    verified.catch((err: unknown) => {
+      // A decision we have not seen yet may admit its hub or device: kept (bounded) and tried again.
+      if (err instanceof ValidationError && WAIT_CODES.has(err.code)) this.wait(bytes, from)
+    }) // awaited below; a failure is the caller's
     return await this.serial(async () => await this.apply(await verified, from, opts.sync === true, true))
   }
 
@@ -72,6 +84,30 @@ export class Ingest {
    */
   async append (e: VerifiedEntry, from: string, opts: { sync?: boolean } = {}): Promise<IngestResult> {
     return await this.serial(async () => await this.apply(e, from, opts.sync === true, true))
+  }
+
+  private wait (bytes: Uint8Array, from: string): void {
+    const id = contentId(bytes).toString()
+    if (this.waiting.has(id) || this.waitingBytes + bytes.byteLength > MAX_WAITING_BYTES) return
+    this.waiting.set(id, { bytes, from })
+    this.waitingBytes += bytes.byteLength
+  }
+
+  /** Entries held back for a decision not seen yet (`hub-pending`, `device-pending`). */
+  get waitingCount (): number { return this.waiting.size }
+
+  /** After each adopted decision: entries waiting for one are tried again (those still pending wait on). */
+  async retryWaiting (): Promise<void> {
+    const all = [...this.waiting.values()]
+    this.waiting.clear()
+    this.waitingBytes = 0
+    for (const w of all) {
+      try {
+        await this.accept(w.bytes, w.from)
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err
+      }
+    }
   }
 
   /** Serialise a stateful step behind every earlier one. */
@@ -135,7 +171,7 @@ export class Ingest {
 
   /** Verifies and stores evidence (ours or gossiped); throws ValidationError for gossip. */
   async addEvidence (bytes: Uint8Array): Promise<VerifiedEvidence> {
-    const ev = verifyEvidence(this.net, bytes)
+    const ev = verifyEvidence(this.net, bytes, this.evidenceAt?.())
     if (!(await this.store.putEvidence(ev))) throw evidenceIngestRule.ignore('duplicate', 'evidence already held')
     this.counts.evidence++
     this.log.warn({ kind: ev.kind, offender: ev.offender, slot: ev.slot, id: ev.id }, 'equivocation evidence stored')

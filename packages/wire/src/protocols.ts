@@ -236,8 +236,7 @@ export function decodeGovernanceRequest (bytes: Uint8Array): GovernanceRequest {
 }
 
 /**
- * Served by hubs once they run governance (the daemon phase); until then it is not in `wireProtocols`
- * (the set every hub serves). Frames are resolutions as signed: checked by `verifyResolution` and
+ * Served by every hub (in `wireProtocols`). Frames are resolutions as signed: checked by `verifyResolution` and
  * against the certified value's `gov`, not here.
  */
 export const governanceProtocol: WireProtocol<GovernanceRequest, Uint8Array> = {
@@ -256,4 +255,4 @@ export const governanceProtocol: WireProtocol<GovernanceRequest, Uint8Array> = {
 }
 
 /** Every request/response protocol a hub serves, by id. */
-export const wireProtocols = { heads: headsProtocol, entries: entriesProtocol, certificates: certificatesProtocol, tally: tallyProtocol } as const
+export const wireProtocols = { heads: headsProtocol, entries: entriesProtocol, certificates: certificatesProtocol, tally: tallyProtocol, governance: governanceProtocol } as const

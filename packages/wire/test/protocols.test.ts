@@ -8,7 +8,7 @@ const id = CID.parse('bafyreigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzd
 
 describe('wire protocols: names, codecs, limits', () => {
   it('names carry the network id (docs/protocol.md §8)', () => {
-    assert.deepEqual(Object.values(wireProtocols).map(p => p.name('n1')), ['/ecandle/n1/sync/heads/1', '/ecandle/n1/sync/entries/1', '/ecandle/n1/sync/certificates/2', '/ecandle/n1/sync/tally/1'])
+    assert.deepEqual(Object.values(wireProtocols).map(p => p.name('n1')), ['/ecandle/n1/sync/heads/1', '/ecandle/n1/sync/entries/1', '/ecandle/n1/sync/certificates/2', '/ecandle/n1/sync/tally/1', '/ecandle/n1/sync/governance/1'])
     assert.equal(governanceProtocol.name('n1'), '/ecandle/n1/sync/governance/1')
   })
 

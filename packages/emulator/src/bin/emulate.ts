@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { appendFileSync, existsSync, readFileSync } from 'node:fs'
+import { appendFileSync, chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { DEVICE_ID_RE, generateSeed, signerFromSeed, toHex } from '@ecandle/protocol'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { DeviceKeyFile } from '../emulator.js'
@@ -9,6 +10,9 @@ import { devicesFromKeyFile } from '../emulator.js'
 const USAGE = `ecandle-emulate: eCandle devices speaking the device link protocol (docs/device-protocol.md)
 
   ecandle-emulate --keys devices.json (--serial PATH [--baud N] | --mqtt URL --network NET) [options]
+  ecandle-emulate new-device --keys devices.json --id ID [--rated WH]
+                       a new device key, added to the key file (created with mode 0600 if absent);
+                       register it with \`ecandle gov propose device-add --device-keys devices.json --id ID …\`
 
   --keys FILE          device key file from \`ecandle network create\` ({ devices: [{ id, seed, ratedWhPerDay }] })
   --serial PATH        serial port (or pty) the hub listens on; all devices share it
@@ -42,7 +46,24 @@ function num (v: string | undefined, name: string, def: number): number {
   return n
 }
 
+/** `new-device`: a fresh Ed25519 device key in the key file (0600), for onboarding by governance. */
+function newDevice (args: string[]): void {
+  const { values: a } = parseArgs({ args, options: { keys: { type: 'string' }, id: { type: 'string' }, rated: { type: 'string' } } })
+  if (a.keys === undefined || a.id === undefined) { process.stdout.write(USAGE); process.exit(2) }
+  if (!DEVICE_ID_RE.test(a.id)) { process.stderr.write(`--id: ${a.id} is not a device id (${DEVICE_ID_RE.source})\n`); process.exit(2) }
+  const rated = num(a.rated, 'rated', 150)
+  if (!Number.isInteger(rated) || rated < 1 || rated > 10_000_000) { process.stderr.write('--rated: 1..10000000 Wh/day\n'); process.exit(2) }
+  const file: DeviceKeyFile = existsSync(a.keys) ? JSON.parse(readFileSync(a.keys, 'utf8')) as DeviceKeyFile : { devices: [] }
+  if (file.devices.some(d => d.id === a.id)) { process.stderr.write(`${a.keys} already holds device ${a.id}\n`); process.exit(1) }
+  const seed = generateSeed()
+  file.devices.push({ id: a.id, seed: toHex(seed), ratedWhPerDay: rated })
+  writeFileSync(a.keys, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 })
+  chmodSync(a.keys, 0o600)
+  process.stdout.write(`device ${a.id} key ${toHex(signerFromSeed(seed).publicKey)} added to ${a.keys}\n`)
+}
+
 async function main (): Promise<void> {
+  if (process.argv[2] === 'new-device') { newDevice(process.argv.slice(3)); return }
   const { values: a } = parseArgs({
     options: {
       keys: { type: 'string' },
