@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { generateSeed, peerIdFromPublicKey, signerFromSeed, verifyCertificate } from '@ecandle/protocol'
+import { generateSeed, peerIdFromPublicKey, signerFromSeed, signOperation, verifyCertificate } from '@ecandle/protocol'
 import { verifyAccountProof } from '@ecandle/tally'
 import type { EpochRewardsJson, EpochSummary, HubStatus, NetworkJson, PeerInfo as PeerJson, RewardsJson } from '@ecandle/client'
 import { Ajv2020 } from 'ajv/dist/2020.js'
@@ -22,7 +22,8 @@ const EPOCH_S = 3
 const ROUTES: Array<[method: string, path: string]> = [
   ['get', '/status'], ['get', '/peers'], ['get', '/devices'], ['get', '/logs/{hub}'], ['get', '/reports/{device}/{counter}'],
   ['get', '/events'], ['get', '/epochs'], ['get', '/epochs/{epoch}'], ['get', '/epochs/{epoch}/rewards'], ['get', '/rewards/{account}'], ['get', '/tally/{epoch}'],
-  ['get', '/network'], ['get', '/evidence'], ['get', '/metrics'], ['get', '/health'], ['post', '/admin/partition']
+  ['get', '/network'], ['get', '/evidence'], ['get', '/metrics'], ['get', '/health'], ['post', '/admin/partition'],
+  ['get', '/gov'], ['get', '/registry'], ['post', '/gov/submit'], ['post', '/gov/approve']
 ]
 
 /** A well-formed peer id of no hub of the network. */
@@ -295,7 +296,7 @@ describe('local HTTP API: 3 hub processes', function () {
     // Topic labels are our short names, never topic strings a peer could choose.
     const topics = [...text.matchAll(/[{,]topic="([^"]*)"/g)].map(m => m[1])
     assert.ok(topics.length > 0)
-    assert.deepEqual([...new Set(topics)].filter(t => !['entries', 'evidence', 'consensus', 'certificates', 'other'].includes(t)), [])
+    assert.deepEqual([...new Set(topics)].filter(t => !['entries', 'evidence', 'consensus', 'certificates', 'governance', 'other'].includes(t)), [])
     assert.ok(!text.includes('topicStr=') && !/\/(entries|evidence|consensus|certificates)\/1"/.test(text), 'no raw topic strings')
     // Nothing secret: not the API token, not the hub's seed, not a device seed.
     const seed = (JSON.parse(await readFile(join(h1.dir, 'hub.key'), 'utf8')) as { seed: string }).seed
@@ -305,7 +306,7 @@ describe('local HTTP API: 3 hub processes', function () {
 
   it('GET /metrics: the gossip validation queue of every topic (depth, running, drops)', async function () {
     const text = (await request(`${url}/metrics`)).text
-    for (const topic of ['entries', 'evidence', 'consensus', 'certificates']) {
+    for (const topic of ['entries', 'evidence', 'consensus', 'certificates', 'governance']) {
       for (const series of ['ecandle_gossip_queue_length', 'ecandle_gossip_queue_running', 'ecandle_gossip_queue_dropped_total']) {
         const line = text.split('\n').find(l => l.startsWith(`${series}{topic="${topic}"} `))
         assert.ok(line !== undefined, `${series} of ${topic}`)
@@ -317,7 +318,7 @@ describe('local HTTP API: 3 hub processes', function () {
   it('401 without a token and with a wrong token on every state-changing route, checked before the body', async function () {
     const doc = (await request(`${url}/docs/json`)).json()
     const writes = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops as object).filter(m => m !== 'get' && m !== 'head').map(m => [m.toUpperCase(), p]))
-    assert.deepEqual(writes, [['POST', '/admin/partition']])
+    assert.deepEqual(writes, [['POST', '/admin/partition'], ['POST', '/gov/submit'], ['POST', '/gov/approve']])
     // No header, a short wrong token, and one of the right length one character off.
     const wrong = [undefined, 'Bearer wrong', `Bearer ${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`]
     for (const [method, path] of writes) {
@@ -438,6 +439,17 @@ describe('local HTTP API: 3 hub processes', function () {
     const ex = await check('/tally/{epoch}', `/tally/${r.epoch}?explain=${device.id}`)
     assert.ok(ex.reports.length > 0, 'an explanation with reports')
     await check('/evidence', '/evidence')
+    // Governance: an operation in the pool (a hub-remove needs no signature of its own), and the registry.
+    const op = signOperation(tn.net.id, { type: 'hub-remove', exp: 30, hub: hub2 }, {})
+    const submitted = await request(`${url}/gov/submit`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ message: Buffer.from(op).toString('base64') }) })
+    assert.equal(submitted.status, 200, submitted.text)
+    const pool = await check('/gov', '/gov')
+    assert.equal(pool.operations.length, 1)
+    assert.equal(pool.operations[0].notApprovedBy.length, 3)
+    const reg = await check('/registry', '/registry')
+    assert.equal(reg.devices.length, tn.net.def.devices.length)
+    await check('/registry', '/registry?epoch=0')
+    await check('/registry', '/registry?epoch=1000000', 404)
     const health = await check('/health', '/health') // a healthy testnet: nothing red, so 200
     assert.ok(health.checks.length > 0)
     await check('/network', '/network')

@@ -69,6 +69,8 @@ export interface CreateNetworkOptions {
   genesisTime?: number
   /** Hub i (from 0) gets local API port apiPortBase + i (default: a free port at each start). */
   apiPortBase?: number
+  /** Maker keys (hex): a device-add then needs a maker's signature (docs/governance.md §2). */
+  makers?: string[]
 }
 
 export interface CreatedNetwork { networkPath: string, hubDirs: string[], peerIds: string[], ports: number[] }
@@ -104,7 +106,8 @@ export async function createNetwork (o: CreateNetworkOptions): Promise<CreatedNe
     deviceCapMwhPerEpoch: '1000000',
     validators: peerIds.map((peerId, i) => ({ peerId, operator: operators[i].account, location: { latE6: PLACES[i % PLACES.length].latE6, lonE6: PLACES[i % PLACES.length].lonE6 } })),
     devices: [],
-    bootstrap: o.bootstrap ?? peerIds.map((id, i) => `/${isIPv6(host) ? 'ip6' : 'ip4'}/${host}/tcp/${ports[i]}/p2p/${id}`)
+    bootstrap: o.bootstrap ?? peerIds.map((id, i) => `/${isIPv6(host) ? 'ip6' : 'ip4'}/${host}/tcp/${ports[i]}/p2p/${id}`),
+    ...(o.makers === undefined ? {} : { makers: [...o.makers].sort() })
   }
   peerIds.forEach((hub, i) => {
     deviceKeys.push([])
