@@ -16,6 +16,7 @@ import { createNetwork, initHubDir } from '../commands/setup.js'
 import { loadNetwork, parseMultiaddrs as multiaddrs } from '../config.js'
 import { parseReachConfig } from '../reach-config.js'
 import { runApprove, runGovList, runPropose, runRegistry, runSign, runSubmit } from '../commands/gov.js'
+import { runContinue, runEndorse, runSwitch } from '../commands/continue.js'
 
 const int = (min: number, max: number) => (v: string): number => {
   const n = Number(v)
@@ -45,6 +46,25 @@ network.command('create')
     const net = await loadNetwork(c.networkPath)
     process.stdout.write(`network ${net.id} written to ${c.networkPath}\n${c.hubDirs.map((d, i) => `  ${d}  ${c.peerIds[i]}`).join('\n')}\n`)
   })
+
+network.command('continue')
+  .description('recovery when more than 1/3 of the validators are gone for good: a new network file carrying epoch E\'s certified state with the validators that remain (reads a stopped hub\'s database)')
+  .requiredOption('--data-dir <dir>', 'a stopped hub of the old network')
+  .requiredOption('--from-epoch <e>', 'the last certified epoch to carry over', int(0, Number.MAX_SAFE_INTEGER))
+  .requiredOption('--remaining <peer ids...>', 'the validators that continue')
+  .requiredOption('--out <file>', 'where to write the new network file')
+  .option('--name <name>', 'the new network\'s name', 'ecandle-continued')
+  .option('--operator-key <files...>', 'operator key files: endorse with each (the others use `network endorse`)', [])
+  .action(async (o) => { await runContinue({ dataDir: resolve(o.dataDir), fromEpoch: o.fromEpoch, remaining: o.remaining, name: o.name, out: resolve(o.out), operatorKeys: o.operatorKey }) })
+network.command('endorse <file>')
+  .description('endorse a continued network file as the operator of one of its validators')
+  .requiredOption('--operator-key <file>', 'operator key file (mode 0600)')
+  .action(async (file: string, o) => { await runEndorse(resolve(file), o.operatorKey) })
+network.command('switch')
+  .description('point a stopped hub at the network that continues its own (the old database is kept aside)')
+  .requiredOption('--data-dir <dir>', 'hub data directory')
+  .requiredOption('--network <file>', 'the continued network file')
+  .action(async (o) => { await runSwitch(resolve(o.dataDir), o.network) })
 
 program.command('init')
   .description('create a hub data dir: hub key (mode 0600), API token and config')
@@ -142,9 +162,10 @@ program.command('audit')
   .option('--epoch <e>', 'last epoch to audit (with --full: the epoch to recompute)', int(0, Number.MAX_SAFE_INTEGER))
   .option('--full', "fetch the epoch's entries, verify every signature, recompute the tally and compare roots")
   .option('--timeout <ms>', 'deadline of each request', int(100, 600_000), 30_000)
+  .option('--continued <file>', 'a network file continuing this network: check what it carries against the certified history')
   .option('--json', 'one JSON object')
   .action(async (o) => {
-    await runAudit({ network: resolve(o.network), peer: o.peer, account: o.account, epoch: o.epoch, full: o.full === true, json: o.json === true, timeoutMs: o.timeout })
+    await runAudit({ network: resolve(o.network), peer: o.peer, account: o.account, epoch: o.epoch, full: o.full === true, json: o.json === true, timeoutMs: o.timeout, continued: o.continued === undefined ? undefined : resolve(o.continued) })
   })
 
 program.command('testnet')

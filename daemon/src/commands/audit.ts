@@ -11,6 +11,8 @@ export interface AuditOptions {
   full: boolean
   json: boolean
   timeoutMs: number
+  /** A network file that continues this network: checked against the certified history (docs/governance.md §8). */
+  continued?: string
 }
 
 /** Progress on stderr, at most once a second (and the last step), so long audits show they move. */
@@ -30,7 +32,7 @@ function progressPrinter (): (stage: string, done: number, total: number) => voi
  * mismatch (each named on stdout); 2: the audit could not run.
  */
 export async function runAudit (o: AuditOptions): Promise<void> {
-  const request = { account: o.account, epoch: o.epoch, full: o.full }
+  const request = { account: o.account, epoch: o.epoch, full: o.full, continued: o.continued === undefined ? undefined : await loadNetwork(o.continued) }
   try {
     checkAuditRequest(request)
   } catch (err) {

@@ -11,6 +11,8 @@ export interface AuditRequest {
   epoch?: number
   /** Re-verify epoch `epoch` from its entries and recompute its tally. */
   full?: boolean
+  /** A network that continues this one (docs/governance.md §8): check what it carries against the certified history. */
+  continued?: Network
 }
 
 /** The outcome of an audit: `ok` iff nothing was found. The same object for `ecandle audit --json` and the audit page. */
@@ -57,7 +59,12 @@ export async function runAudit (net: Network, source: AuditSource, peer: string,
   say(`network ${net.id} (${net.def.name}), peer ${source.peerId}`)
   say(last === undefined
     ? 'certificates: none verified'
-    : `certificates: epochs 0..${last.value.epoch} verified (${certs.verified.length}, each signed by ≥ ${quorumOf(n)} of ${n} validators, linked epoch to epoch)`)
+    : `certificates: epochs 0..${last.value.epoch} verified (${certs.verified.length}, each signed by more than 2/3 of its epoch's validators — ≥ ${quorumOf(n)} of the ${n} of genesis —, linked epoch to epoch, governance followed)`)
+  if (r.continued !== undefined) {
+    const fs = await auditor.continuation(r.continued, certs.verified)
+    findings.push(...fs)
+    if (fs.length === 0) say(`network ${r.continued.id} continues this one faithfully from epoch ${r.continued.def.continues?.epoch ?? '?'} (value, root, state, validators, carried totals)`)
+  }
   const verdict: AuditVerdict = {
     ok: false,
     network: net.id,
