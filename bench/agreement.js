@@ -220,7 +220,7 @@ async function getJson (url, timeoutMs = 5000) {
 }
 
 /** Per hub log: when each epoch's instance started and was decided (pino JSON lines, `time` in ms). */
-function parseHubLog (path) {
+export function parseHubLog (path) {
   const started = new Map(); const decided = new Map(); const invalid = []; const warnings = []
   let text = ''
   try { text = readFileSync(path, 'utf8') } catch { return { started, decided, invalid, warnings } }

@@ -167,6 +167,10 @@ if (only.has('governance')) {
   const { benchGovernance, formatGovernance } = await import('./governance.js')
   out.governance = await benchGovernance(quick ? { registry: 2000, ops: 100 } : {})
   for (const r of formatGovernance(out.governance)) row(...r)
+  const { benchGovernanceLatency, formatGovernanceLatency } = await import('./governance.js')
+  log('governance: certificate latency at 7 hub processes, an epoch carrying 100 operations')
+  out.governanceLatency = await benchGovernanceLatency(quick ? { baseline: 2 } : {})
+  for (const r of formatGovernanceLatency(out.governanceLatency)) row(...r)
 }
 
 load.end = loadavg()[0]

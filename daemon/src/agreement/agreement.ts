@@ -218,11 +218,10 @@ export class Agreement implements Startable {
     this.dropInstance()
     const state = this.chain.latest
     const gov = this.c.gov
+    const t0 = this.clock.now()
     const own = await buildValue(this.c.net, this.c.logs, this.last, epoch, { state, pool: gov?.candidates(state, weightsAfter(this.c.net, this.last)) })
     this.tallies.set(own.id, own.tally)
     if (own.decided !== undefined) this.decisions.set(own.id, own.decided)
-    // Validators checking our proposal find its resolutions in their pools, or ask us by id.
-    if (own.resolutions.length > 0) await gov?.announce(own.resolutions)
     const saved = await this.c.db.state.load()
     const restored = saved?.epoch === epoch
     const inst: EpochInstance = new EpochInstance({
@@ -230,8 +229,11 @@ export class Agreement implements Startable {
       restore: restored ? saved : undefined, rebroadcastMs: this.opts.rebroadcastMs
     }, this.effects(), this.clock, (fn) => { this.spawn(async () => { if (this.current === inst) await fn() }) })
     this.current = inst
-    this.c.logger.info({ epoch, proposal: own.id.slice(0, 12), resolutions: own.resolutions.length, validators: state.validators.ids.length, restored }, 'agreement started')
+    this.c.logger.info({ epoch, proposal: own.id.slice(0, 12), resolutions: own.resolutions.length, validators: state.validators.ids.length, restored, lagMs: t0 - this.epochs.voteAt(epoch), buildMs: this.clock.now() - t0 }, 'agreement started')
     await inst.start({ id: own.id, value: own.value })
+    // Validators checking our value assemble the same resolutions from their pools, or ask us by id;
+    // gossiping ours helps those whose pool lacks approvals we hold. Not on the path to our proposal.
+    if (own.resolutions.length > 0 && gov !== undefined) void this.track(gov.announce(own.resolutions)).catch(() => {})
     const queued = this.future.get(epoch) ?? []
     this.future.delete(epoch)
     this.futureCount -= queued.length

@@ -1,6 +1,6 @@
 import {
-  approvalsNeeded, checkResolution, decodeCanonical, encodeResolution, GovernanceError, governanceLimits, ignore, isPlainObject, quorumOf, reject,
-  toHex, verifyApproval, verifyOperation, verifyResolution,
+  approvalsNeeded, checkResolution, decodeCanonical, encode, GovernanceError, governanceLimits, ignore, isPlainObject, quorumOf, reject,
+  resolutionIdOf, toHex, verifyApproval, verifyOperation, verifyResolution,
   type BuilderWeights, type EpochState, type VerifiedApproval, type VerifiedOperation, type VerifiedResolution
 } from '@ecandle/protocol'
 
@@ -89,6 +89,8 @@ export class GovPool {
       case 'resolution': {
         const r = m.resolution
         if (this.byResolution.has(r.id)) throw ignore('duplicate', `resolution ${r.id.slice(0, 12)} already held`)
+        // With no approvals it is its operation alone, which we hold: nothing new.
+        if (r.approvals.length === 0 && this.items.has(r.op.id)) throw ignore('duplicate', `resolution ${r.id.slice(0, 12)}: its operation is held`)
         try {
           checkResolution(latest, r, { weights })
         } catch (err) {
@@ -229,11 +231,14 @@ export class GovPool {
       }
       const yes = [...chosen.values()].filter(a => a.as === 'validator').length
       if (need.validators && yes < quorumOf(s.validators.ids.length)) continue
-      const key = [...chosen.values()].map(a => a.id).sort().join(',')
+      const approvals = [...chosen.values()].sort((x, y) => x.id < y.id ? -1 : 1)
+      const key = approvals.map(a => a.id).join(',')
       if (it.assembled?.key !== key) {
-        const bytes = encodeResolution(op.bytes, [...chosen.values()].map(a => a.bytes), this.networkId)
+        // The operation and every approval were verified when they came: the resolution is only encoded
+        // (as encodeResolution does, approvals ascending by id), not verified again.
+        const bytes = encode({ op: op.bytes, approvals: approvals.map(a => a.bytes) })
         if (it.assembled !== undefined) this.byResolution.delete(it.assembled.r.id)
-        it.assembled = { key, r: verifyResolution(this.networkId, bytes) }
+        it.assembled = { key, r: { bytes, id: resolutionIdOf(bytes), op, approvals } }
         this.byResolution.set(it.assembled.r.id, it.assembled.r)
       }
       out.push(it.assembled.r)

@@ -78,18 +78,19 @@ export class Governance implements Startable {
   }
 
   /** A message from gossip: REJECT what can never be valid, IGNORE what is stale or not (yet) usable, else pool and store it. */
-  async accept (bytes: Uint8Array): Promise<GovMessage> {
+  async accept (bytes: Uint8Array, opts: { sync?: boolean } = {}): Promise<GovMessage> {
     const m = verifyGovMessage(this.c.net.id, bytes)
     const evicted = this.pool.add(m, this.latest, this.c.weights())
     await this.c.poolRepo.delete(evicted)
-    await this.c.poolRepo.put(poolKey(m), bytes, { sync: true })
+    // Gossip is not acknowledged to anyone (peers still hold it): no sync write per message.
+    await this.c.poolRepo.put(poolKey(m), bytes, { sync: opts.sync === true })
     this.counts.accepted++
     return m
   }
 
-  /** An operation or approval from the CLI or API: pooled and stored like gossip, then gossiped. */
+  /** An operation or approval from the CLI or API: pooled and durably stored before the answer, then gossiped. */
   async submit (bytes: Uint8Array): Promise<GovMessage> {
-    const m = await this.accept(bytes)
+    const m = await this.accept(bytes, { sync: true })
     await this.c.gossip.publish(topics.governance(this.c.net.id), bytes)
     return m
   }
@@ -118,9 +119,13 @@ export class Governance implements Startable {
     return this.pool.candidates(s, weights)
   }
 
-  /** Gossips resolutions we assembled for our proposal, so validators need not ask for them. */
+  /**
+   * Gossips the resolutions of our proposal that carry approvals (the ones we chose may differ from
+   * those a validator holds); one without approvals is its operation alone, which every validator
+   * that holds the operation assembles to the same bytes.
+   */
   async announce (rs: readonly VerifiedResolution[]): Promise<void> {
-    for (const r of rs) await this.c.gossip.publish(topics.governance(this.c.net.id), r.bytes)
+    for (const r of rs) if (r.approvals.length > 0) await this.c.gossip.publish(topics.governance(this.c.net.id), r.bytes)
   }
 
   /**
