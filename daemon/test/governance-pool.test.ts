@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
-import { advanceEmpty, encodeResolution, genesisState, signApproval, ValidationError, verifyOperation, verifyResolution } from '@ecandle/protocol'
-import { deviceAddOp, govFixture, op } from '@ecandle/protocol/testing'
+import { advanceEmpty, decideGovernance, encodeResolution, genesisState, signApproval, toHex, ValidationError, verifyOperation, verifyResolution } from '@ecandle/protocol'
+import { deviceAddOp, govFixture, op, resolution } from '@ecandle/protocol/testing'
 import { GovPool, verifyGovMessage } from '../src/governance/pool.js'
+import { Governance, type GovernanceComponents } from '../src/governance/service.js'
 
 describe('governance pool (docs/governance.md §11)', () => {
   const f = govFixture({ hubs: 4 })
@@ -74,5 +75,23 @@ describe('governance pool (docs/governance.md §11)', () => {
     assert.equal(evicted.length, 1)
     assert.deepEqual(pool.entries().map(e => e.exp).sort(), [14, 16])
     assert.ok(pool.heldBytes <= pool.maxBytes)
+  })
+
+  it('a params value that leaves out a builder vote this hub holds gets a nil prevote', () => {
+    const gov = new Governance({ net: f.net } as unknown as GovernanceComponents)
+    const params = op(f, { type: 'params', exp: 10, set: { capexBps: 6500 } }, {})
+    const pid = verifyOperation(id, params).id
+    const w = new Map([[toHex(f.capex.publicKey), 50n], [toHex(f.opex.publicKey), 50n]])
+    const weights = { weightOf: (k: string) => w.get(k) ?? 0n, total: 100n }
+    const withCapexOnly = verifyResolution(id, resolution(f, params, pid, f.hubs.slice(0, 3), [[f.capex, true]]))
+    const d = decideGovernance(s0, [withCapexOnly], { weights })
+    gov.pool.add(verifyGovMessage(id, params), s0)
+    assert.equal(gov.lackingBuilderVotes(d, weights), undefined, 'no vote held that it lacks')
+    gov.pool.add(verifyGovMessage(id, signApproval(id, f.capex, { op: pid, as: 'builder', yes: true })), s0)
+    assert.equal(gov.lackingBuilderVotes(d, weights), undefined, 'a vote it carries')
+    gov.pool.add(verifyGovMessage(id, signApproval(id, f.stranger, { op: pid, as: 'builder', yes: false })), s0)
+    assert.equal(gov.lackingBuilderVotes(d, weights), undefined, 'a vote without weight does not count')
+    gov.pool.add(verifyGovMessage(id, signApproval(id, f.opex, { op: pid, as: 'builder', yes: false })), s0)
+    assert.match(gov.lackingBuilderVotes(d, weights) ?? '', /leaves out 1 builder vote/)
   })
 })

@@ -346,6 +346,8 @@ export class Agreement implements Startable {
       const resolutions = await this.resolutionsOf(v, from)
       if (resolutions === undefined) throw new InvalidValue(`resolutions of the value could not be fetched (${v.gov.length} named)`)
       const result = await checkValue(this.c.net, this.c.logs, basis, v, { state, resolutions })
+      const lacking = result.decided === undefined ? undefined : this.c.gov?.lackingBuilderVotes(result.decided, weightsAfter(this.c.net, basis))
+      if (lacking !== undefined) throw new InvalidValue(lacking)
       if (this.current === inst) {
         this.tallies.set(valueIdOf(v), result)
         if (result.decided !== undefined) this.decisions.set(valueIdOf(v), result.decided)

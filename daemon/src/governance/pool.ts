@@ -254,6 +254,9 @@ export class GovPool {
   }
 
   operation (id: string): VerifiedOperation | undefined { return this.items.get(id)?.op }
+
+  /** The approvals held for operation `id`. */
+  approvalsOf (id: string): VerifiedApproval[] { return [...(this.items.get(id)?.approvals.values() ?? [])] }
 }
 
 /** IGNORE an operation that can no longer be decided (expired or decided already) or not yet (exp too far). */

@@ -1,5 +1,5 @@
 import {
-  resolutionIdOf, topics, type BuilderWeights, type EpochState, type Network, type VerifiedResolution
+  resolutionIdOf, toHex, topics, type BuilderWeights, type Decided, type EpochState, type Network, type VerifiedResolution
 } from '@ecandle/protocol'
 import { fetchResolutions, governanceProtocol, handle, type CallOptions, type Served } from '@ecandle/wire'
 import type { HubNode } from '@ecandle/net'
@@ -153,6 +153,21 @@ export class Governance implements Startable {
       }
     }
     return have.size === ids.length ? ids.map(id => have.get(id)!) : undefined
+  }
+
+  /**
+   * Why a proposed value should get a nil prevote although its governance follows (docs/governance.md
+   * §4): a params resolution in it leaves out a builder vote (with weight) that this hub holds, so a
+   * proposer cannot drop the no votes it saw. Undefined when nothing is left out.
+   */
+  lackingBuilderVotes (d: Decided, weights: BuilderWeights): string | undefined {
+    for (const { resolution: r } of d.checked) {
+      if (r.op.op.type !== 'params') continue
+      const carried = new Set(r.approvals.filter(a => a.as === 'builder').map(a => toHex(a.by)))
+      const left = this.pool.approvalsOf(r.op.id).filter(a => a.as === 'builder' && !carried.has(toHex(a.by)) && weights.weightOf(toHex(a.by)) > 0n)
+      if (left.length > 0) return `params ${r.op.id.slice(0, 12)} leaves out ${left.length} builder vote(s) this hub holds`
+    }
+    return undefined
   }
 
   /** After the decision of `epoch` (S advanced): keep its resolutions to serve, forget what the pool no longer needs. */
