@@ -147,7 +147,9 @@ describe('pages: the dashboard and the audit page in Chromium', function () {
       const refused = tn.net.def.devices.filter(d => d.hub === hub.peerId)[1].id
       await waitFor('the refused device\'s row to name its last refusal', async () => /clock/.test(await text(page, `#devices tr[data-device="${refused}"] td:last-child`)), { timeoutMs: 20_000 })
       assert.equal(await page.locator('#health-checks li').count() > 5, true)
-      assert.equal(await page.locator('#governance-section').isHidden(), true, 'no governance route: its section is hidden')
+      // The hub serves GET /gov: the section shows it (nothing is pending on this testnet).
+      await waitFor('the governance section to read GET /gov', async () => /No operation is waiting/.test(await text(page, '#governance')), { timeoutMs: 20_000 })
+      assert.equal(await page.locator('#governance-section').isHidden(), false, 'a governance route: its section is shown')
       await screenshot(page, 'dashboard-desktop')
       await page.setViewportSize(PHONE)
       await screenshot(page, 'dashboard-phone')

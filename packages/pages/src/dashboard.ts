@@ -162,10 +162,18 @@ async function refreshGovernance (): Promise<void> {
   try {
     const res = await fetch(new URL(list.slice(1), base), { signal: AbortSignal.timeout(5000) })
     const body = await res.json() as unknown
-    const items = Array.isArray(body) ? body : []
+    // GET /gov: { epoch, operations: [{ id, type, status, approvedBy, quorum, … }] }; the undecided ones.
+    const ops = (body as { operations?: unknown } | null)?.operations
+    const items = Array.isArray(body) ? body : Array.isArray(ops) ? ops.filter(o => (o as { status?: unknown }).status !== 'decided') : []
+    const line = (x: unknown): string => {
+      const o = x as { id?: unknown, type?: unknown, status?: unknown, approvedBy?: unknown, quorum?: unknown }
+      if (typeof o?.type !== 'string' || typeof o.id !== 'string') return JSON.stringify(x)
+      const votes = typeof o.quorum === 'number' && o.quorum > 0 && Array.isArray(o.approvedBy) ? `, approved by ${o.approvedBy.length} of the ${o.quorum} needed` : ''
+      return `${o.type} ${o.id.slice(0, 12)}… ${String(o.status)}${votes}`
+    }
     fill(byId('governance'), items.length === 0
       ? h('p', { class: 'muted' }, 'No operation is waiting for this hub\'s approval.')
-      : h('ul', { class: 'checks' }, ...items.map(x => h('li', {}, h('span', { class: 'badge amber' }, 'waiting'), h('span', { class: 'mono' }, JSON.stringify(x))))))
+      : h('ul', { class: 'checks' }, ...items.map(x => h('li', {}, h('span', { class: 'badge amber' }, 'waiting'), h('span', { class: 'mono' }, line(x))))))
   } catch {
     fill(byId('governance'), h('p', { class: 'muted' }, `Could not read ${list}.`))
   }
