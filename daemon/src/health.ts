@@ -1,5 +1,5 @@
 import { stat, statfs } from 'node:fs/promises'
-import { epochOf, epochVoteAtMs, limits, type Network } from '@ecandle/protocol'
+import { epochOf, epochVoteAtMs, limits, type EpochState, type Network } from '@ecandle/protocol'
 import { SCHEMA_VERSION } from '@ecandle/store'
 import type { HealthCheck, HealthLevel, HealthReport } from '@ecandle/api'
 import type { Hub } from './hub.js'
@@ -89,9 +89,11 @@ export async function networkCheck (path: string, expectedId?: string): Promise<
   return { check: ok('network', `${net.def.name}, id ${net.id}, ${net.hubs.size} hubs, ${net.devices.size} devices`), net }
 }
 
-export function roleCheck (net: Network, peerId: string): HealthCheck {
-  if (net.hubs.has(peerId)) return ok('role', 'validator: keeps its own log and votes on epochs')
-  return warn('role', `follower: ${peerId} is not a validator of this network, so it keeps no log of its own and takes no devices`, `if this hub should be a validator, have the network add ${peerId} to its validators (a new network file); a light peer that only follows can ignore this`)
+/** `state`: the network state the hub is at (governance changes validators and devices); default the network file's. */
+export function roleCheck (net: Network, peerId: string, state?: EpochState): HealthCheck {
+  if (state === undefined ? net.hubs.has(peerId) : state.validators.byId.has(peerId)) return ok('role', 'validator: keeps its own log and votes on epochs')
+  if (state?.next.byId.has(peerId) === true) return ok('role', `validator from epoch ${state.epoch + 1} (added by governance): then keeps its own log and votes`)
+  return warn('role', `follower: ${peerId} is not a validator of this network, so it keeps no log of its own and takes no devices`, `if this hub should be a validator, its operator proposes it: \`ecandle gov propose hub-add\` and more than 2/3 of the validators approve (docs/governance.md); a light peer that only follows can ignore this`)
 }
 
 export function clockCheck (net: Network, peerId: string, est: { skewMs: number, hubs: number } | undefined): HealthCheck {
@@ -107,8 +109,8 @@ export function clockCheck (net: Network, peerId: string, est: { skewMs: number,
   return bad('clock', `${msg}: hubs ignore entries more than ${secs(limits.maxClockSkewMs)} in their future, so ${est.skewMs >= 0 ? 'the others ignore this hub\'s entries' : 'this hub ignores the others\' entries'}`, fix)
 }
 
-export function peersCheck (net: Network, peerId: string, conns: Array<{ peer: string, addr: string }>): HealthCheck {
-  const others = net.validatorIds.filter(v => v !== peerId)
+export function peersCheck (net: Network, peerId: string, conns: Array<{ peer: string, addr: string }>, state?: EpochState): HealthCheck {
+  const others = (state?.validators.ids ?? net.validatorIds).filter(v => v !== peerId)
   const byPeer = new Map<string, string[]>()
   for (const c of conns) byPeer.set(c.peer, [...(byPeer.get(c.peer) ?? []), c.addr])
   const reached = others.filter(v => byPeer.has(v))
@@ -129,13 +131,16 @@ export function peersCheck (net: Network, peerId: string, conns: Array<{ peer: s
   return ok('peers', `connected to ${others.length === 1 ? 'the' : 'all'} ${hubsN(others.length)} (${howText}); ${byPeer.size} peer${byPeer.size === 1 ? '' : 's'} in all`)
 }
 
-export function devicesCheck (net: Network, peerId: string, rows: Array<{ device: string, lastReportAt?: number }>, o: { now: number, startedAt: number, silentS: number, linkErrors?: string[] }): HealthCheck {
-  if (!net.hubs.has(peerId)) return ok('devices', 'a follower takes no devices')
+export function devicesCheck (net: Network, peerId: string, rows: Array<{ device: string, lastReportAt?: number }>, o: { now: number, startedAt: number, silentS: number, linkErrors?: string[], state?: EpochState }): HealthCheck {
+  const state = o.state
+  if (state === undefined ? !net.hubs.has(peerId) : !state.validators.byId.has(peerId)) return ok('devices', 'a follower takes no devices')
   // A broker that refuses the hub (credentials, TLS) silences every device behind it: say that first.
   if ((o.linkErrors ?? []).length > 0) {
     return warn('devices', `a device link cannot connect: ${(o.linkErrors ?? []).join('; ')}`, 'check devices.mqtt in config.json: url (mqtts:// when the broker wants TLS), username, passwordFile and caFile, and the broker\'s own log')
   }
-  const mine = [...net.devices].filter(([, d]) => d.info.hub === peerId).map(([id]) => id)
+  const mine = state === undefined
+    ? [...net.devices].filter(([, d]) => d.info.hub === peerId).map(([id]) => id)
+    : [...state.registry.devices.values()].filter(d => d.hub === peerId && d.retired === null).map(d => d.id)
   if (mine.length === 0) return ok('devices', 'no devices registered to this hub')
   const last = new Map(rows.map(r => [r.device, r.lastReportAt]))
   const silentMs = o.silentS * 1000
@@ -182,10 +187,10 @@ export async function hubHealth (hub: Hub): Promise<HealthReport> {
     await keyCheck(c.keyPath),
     network,
     ok('database', `LevelDB schema v${SCHEMA_VERSION}, ${hub.store.reportCount} reports, network ${hub.net.id}`),
-    roleCheck(hub.net, hub.peerId),
-    peersCheck(hub.net, hub.peerId, conns),
+    roleCheck(hub.net, hub.peerId, hub.chain.latest),
+    peersCheck(hub.net, hub.peerId, conns, hub.chain.latest),
     clockCheck(hub.net, hub.peerId, hub.clockSkew.estimate()),
-    devicesCheck(hub.net, hub.peerId, hub.bridge?.devices() ?? [], { now, startedAt: hub.startedAt + c.clockOffsetMs, silentS: c.health.deviceSilentS, linkErrors: linkErrors(hub) }),
+    devicesCheck(hub.net, hub.peerId, hub.bridge?.devices() ?? [], { now, startedAt: hub.startedAt + c.clockOffsetMs, silentS: c.health.deviceSilentS, linkErrors: linkErrors(hub), state: hub.chain.latest }),
     await diskCheck(c.dataDir),
     epochCheck(hub.net, hub.agreement.lastDecided?.epoch, now)
   ]

@@ -93,3 +93,28 @@ describe('health checks (pure rules)', () => {
     assert.equal(worst([{ check: 'a', level: 'red', message: '' }, { check: 'b', level: 'amber', message: '' }]), 'red')
   })
 })
+
+describe('health checks under governance (the hub\'s network state, not the network file)', () => {
+  it('role, peers and devices follow the validators and registry in force', async () => {
+    const { govFixture, deviceAddOp, op, resolution } = await import('@ecandle/protocol/testing')
+    const { decideGovernance, genesisState, verifyOperation, verifyResolution } = await import('@ecandle/protocol')
+    const f = govFixture({ hubs: 4 })
+    const { roleCheck } = await import('../src/health.js')
+    const newHub = peerIdFromPublicKey(f.spareHubs[0].publicKey)
+    const s0 = genesisState(f.net)
+    const add = op(f, { type: 'hub-add', exp: 10, hub: newHub, operator: f.spareOperators[0].publicKey }, { hub: f.spareHubs[0], operator: f.spareOperators[0] })
+    const dev = deviceAddOp(f, { id: 'gov-1', key: f.stranger, hub: 0, exp: 10, maker: f.maker })
+    const s1 = decideGovernance(s0, [add, dev].map(b => verifyResolution(f.net.id, resolution(f, b, verifyOperation(f.net.id, b).id, b === add ? f.hubs.slice(0, 3) : [])))).next
+    assert.equal(roleCheck(f.net, newHub).level, 'amber', 'by the network file: a follower')
+    assert.equal(roleCheck(f.net, newHub, s0).level, 'amber')
+    assert.equal(roleCheck(f.net, newHub, s1).level, 'green', 'a validator of the next epoch')
+    assert.match(roleCheck(f.net, newHub, s1).message, /from epoch 2/)
+    const now = 1_000_000
+    const heard = (ids: string[]): Array<{ device: string, lastReportAt: number }> => ids.map(device => ({ device, lastReportAt: now }))
+    const genesisMine = f.net.def.devices.filter(d => d.hub === f.hubIds[0]).map(d => d.id)
+    assert.equal(devicesCheck(f.net, f.hubIds[0], heard(genesisMine), { now, startedAt: 0, silentS: 60 }).level, 'green')
+    assert.equal(devicesCheck(f.net, f.hubIds[0], heard(genesisMine), { now, startedAt: 0, silentS: 60, state: s1 }).level, 'amber', 'the device added by governance is silent')
+    assert.equal(devicesCheck(f.net, f.hubIds[0], heard([...genesisMine, 'gov-1']), { now, startedAt: 0, silentS: 60, state: s1 }).level, 'green')
+    assert.match(peersCheck(f.net, f.hubIds[0], [], s1).message, /none of the 3/)
+  })
+})
