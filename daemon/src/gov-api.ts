@@ -1,23 +1,33 @@
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { routes, type GovOperationJson } from '@ecandle/api'
-import { signApproval, ValidationError, verifyResolution } from '@ecandle/protocol'
+import { signApproval, ValidationError, verifyResolution, type VerifiedResolution } from '@ecandle/protocol'
 import type { Hub } from './hub.js'
 import { operationJson, registryJson } from './governance/json.js'
 
 /** Decided epochs `GET /gov` looks back over. */
-const DECIDED_LOOKBACK = 32
+const DECIDED_LOOKBACK = 256
 
 /** The governance routes of the local API (docs/operations.md): reads open, writes with the token. */
 export function registerGovernanceRoutes (app: FastifyInstance<any, any, any, any, TypeBoxTypeProvider>, hub: Hub): void {
+  // Decided resolutions never change: each epoch's are verified once and kept (bounded by the look-back).
+  const decided = new Map<number, VerifiedResolution[]>()
+  const decidedAt = async (e: number): Promise<VerifiedResolution[]> => {
+    let rs = decided.get(e)
+    if (rs === undefined) {
+      rs = (await hub.agreement.resolutions(e)).map(b => verifyResolution(hub.net.id, b))
+      decided.set(e, rs)
+      for (const k of decided.keys()) if (k <= e - DECIDED_LOOKBACK || k > e + DECIDED_LOOKBACK) decided.delete(k)
+    }
+    return rs
+  }
   app.get(routes.gov.url, { schema: routes.gov.schema }, async () => {
     const s = hub.chain.latest
     const operations: GovOperationJson[] = []
     const seen = new Set<string>()
     const last = hub.agreement.lastDecided?.epoch ?? -1
     for (let e = last; e >= 0 && e > last - DECIDED_LOOKBACK; e--) {
-      for (const b of await hub.agreement.resolutions(e)) {
-        const r = verifyResolution(hub.net.id, b)
+      for (const r of await decidedAt(e)) {
         seen.add(r.op.id)
         operations.push(operationJson(s, r.op, r.approvals, e))
       }

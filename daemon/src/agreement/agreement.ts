@@ -362,9 +362,9 @@ export class Agreement implements Startable {
   }
 
   /** The resolutions a value names: from the pool, or fetched from `hint` and other peers. */
-  private async resolutionsOf (v: EpochValue, hint: string): Promise<Uint8Array[] | undefined> {
+  private async resolutionsOf (v: EpochValue, hint: string, certified = false): Promise<Uint8Array[] | undefined> {
     if (v.gov.length === 0) return []
-    return await this.c.gov?.resolve(v.gov, hint, { signal: this.shutdown.signal })
+    return await this.c.gov?.resolve(v.gov, hint, { signal: this.shutdown.signal }, certified ? v.epoch : undefined)
   }
 
   /** True once every entry up to the cut is held: asks peers by sync and waits for the ingest path. */
@@ -451,7 +451,7 @@ export class Agreement implements Startable {
         throw ignore('missing-entries', `certificate of epoch ${epoch}: entries not held yet`)
       }
       const known = this.decisions.get(cert.valueId)
-      const resolutions = known === undefined ? await this.resolutionsOf(cert.value, from) : []
+      const resolutions = known === undefined ? await this.resolutionsOf(cert.value, from, true) : []
       if (resolutions === undefined) {
         this.certificates.keepCandidate(cert, this.nextEpoch)
         throw ignore('missing-resolutions', `certificate of epoch ${epoch}: resolutions not held yet`)

@@ -129,10 +129,11 @@ export class Governance implements Startable {
   }
 
   /**
-   * The resolutions `ids` names, from the pool or fetched by id from `hint` then other peers (each
-   * frame hashed and matched to what was asked). Undefined when some could not be had.
+   * The resolutions `ids` names, from the pool or fetched from `hint` then other peers (each frame
+   * hashed and matched to what was asked): by id, or for a decided epoch (`epoch`, catching up on a
+   * certificate) by that epoch, which every hub that decided it serves. Undefined when some could not be had.
    */
-  async resolve (ids: readonly string[], hint: string, opts: CallOptions = {}): Promise<Uint8Array[] | undefined> {
+  async resolve (ids: readonly string[], hint: string, opts: CallOptions = {}, epoch?: number): Promise<Uint8Array[] | undefined> {
     const have = new Map<string, Uint8Array>()
     for (const id of ids) { const b = this.bytesOf(id); if (b !== undefined) have.set(id, b) }
     const node = this.c.node
@@ -142,7 +143,7 @@ export class Governance implements Startable {
         const missing = ids.filter(id => !have.has(id))
         if (missing.length === 0) break
         try {
-          const frames = await fetchResolutions(node, peerIdFromString(peer), this.c.net.id, { ids: missing }, { signal: this.shutdown.signal, timeoutMs: 5000, ...opts })
+          const frames = await fetchResolutions(node, peerIdFromString(peer), this.c.net.id, epoch === undefined ? { ids: missing } : { epoch }, { signal: this.shutdown.signal, timeoutMs: 5000, ...opts })
           for (const b of frames) {
             const id = resolutionIdOf(b)
             if (missing.includes(id)) { have.set(id, b); this.counts.fetched++ }
