@@ -147,9 +147,19 @@ describe('pages: the dashboard and the audit page in Chromium', function () {
       const refused = tn.net.def.devices.filter(d => d.hub === hub.peerId)[1].id
       await waitFor('the refused device\'s row to name its last refusal', async () => /clock/.test(await text(page, `#devices tr[data-device="${refused}"] td:last-child`)), { timeoutMs: 20_000 })
       assert.equal(await page.locator('#health-checks li').count() > 5, true)
-      // The hub serves GET /gov: the section shows it (nothing is pending on this testnet).
+      // The hub serves GET /gov: the section shows it (nothing is pending on this testnet yet).
       await waitFor('the governance section to read GET /gov', async () => /No operation is waiting/.test(await text(page, '#governance')), { timeoutMs: 20_000 })
       assert.equal(await page.locator('#governance-section').isHidden(), false, 'a governance route: its section is shown')
+      // An operation the validators must approve waits for this hub, and no longer once it approved.
+      const proposed = await runCli(['gov', 'propose', 'params', '--network', tn.networkPath, '--data-dir', hub.dir, '--emission', '2000000000'])
+      const opId = /params ([0-9a-f]{64}) submitted/.exec(proposed.stdout)?.[1]
+      assert.ok(opId !== undefined, `ecandle gov propose: ${proposed.stdout}${proposed.stderr}`)
+      const item = page.locator(`#governance li[data-op="${opId}"]`)
+      await waitFor('the proposed operation to show as waiting for this hub', async () => await item.count() === 1, { timeoutMs: 20_000 })
+      assert.match(await item.innerText(), /params .*approved by 0 of the \d+ needed/)
+      const approved = await runCli(['gov', 'approve', opId, '--data-dir', hub.dir])
+      assert.equal(approved.code, 0, approved.stderr)
+      await waitFor('the operation to leave the list once this hub approved it', async () => await item.count() === 0, { timeoutMs: 20_000 })
       await screenshot(page, 'dashboard-desktop')
       await page.setViewportSize(PHONE)
       await screenshot(page, 'dashboard-phone')

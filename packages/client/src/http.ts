@@ -164,6 +164,14 @@ export class HubClient {
   /** Stored evidence (at most 100), each as base64 bytes: decode with decodeEvidenceMessage. */
   async evidence (o?: CallOptions): Promise<Reply<'evidence'>> { return await this.call('evidence', {}, {}, o) }
 
+  /** Governance operations in the pool and recently decided: who has and has not approved (GET /gov). */
+  async gov (o?: CallOptions): Promise<Reply<'gov'>> { return await this.call('gov', {}, {}, o) }
+
+  /** The registry, validators and parameters in force during `epoch` (default: the next to decide). */
+  async registry (q: { epoch?: number } = {}, o?: CallOptions): Promise<Reply<'registry'>> {
+    return await this.call('registry', {}, q.epoch === undefined ? {} : { epoch: q.epoch }, o)
+  }
+
   /** Prometheus text exposition (GET /metrics). */
   async metrics (o?: CallOptions): Promise<string> {
     const res = await this.request(routes.metrics.method, routes.metrics.url, {}, undefined, o)

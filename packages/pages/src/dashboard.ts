@@ -1,4 +1,4 @@
-import { decodeEvidenceMessage, HubApiError, HubClient, parseNetwork, type DeviceLinkStatus, type EpochRewardsJson, type EpochSummary, type Explanation, type HubStatus, type Network, type NetworkJson, type PeerInfo } from '@ecandle/client'
+import { decodeEvidenceMessage, HubApiError, HubClient, parseNetwork, type DeviceLinkStatus, type EpochRewardsJson, type EpochSummary, type Explanation, type GovList, type HubStatus, type Network, type NetworkJson, type PeerInfo } from '@ecandle/client'
 import { fromBase64 } from '@ecandle/crypto'
 import { barChart } from './chart.js'
 import { ago, byId, fill, h, short, wh } from './dom.js'
@@ -148,35 +148,27 @@ async function refreshEvidence (): Promise<void> {
 }
 
 /**
- * Governance (issue 10): operations waiting for this hub's approval. Shown only when the hub's API
- * documents a governance route (its OpenAPI at docs/json); hidden otherwise.
+ * Governance: the operations that wait for this hub's approval (GET /gov: undecided, needing the
+ * validators, this hub among those that have not approved). Hidden when the hub serves no /gov.
  */
 async function refreshGovernance (): Promise<void> {
   const section = byId('governance-section')
-  const paths = await routes()
-  const gov = paths.filter(p => /^\/gov/.test(p))
-  section.hidden = gov.length === 0
-  if (gov.length === 0) return
-  const list = gov.find(p => !p.includes('{') && /pending|waiting|operations/.test(p)) ?? gov.find(p => !p.includes('{'))
-  if (list === undefined) { fill(byId('governance'), h('p', { class: 'muted' }, `Governance routes: ${gov.join(', ')} (see the API docs).`)); return }
+  section.hidden = !(await routes()).includes('/gov')
+  if (section.hidden) return
+  let list: GovList
   try {
-    const res = await fetch(new URL(list.slice(1), base), { signal: AbortSignal.timeout(5000) })
-    const body = await res.json() as unknown
-    // GET /gov: { epoch, operations: [{ id, type, status, approvedBy, quorum, … }] }; the undecided ones.
-    const ops = (body as { operations?: unknown } | null)?.operations
-    const items = Array.isArray(body) ? body : Array.isArray(ops) ? ops.filter(o => (o as { status?: unknown }).status !== 'decided') : []
-    const line = (x: unknown): string => {
-      const o = x as { id?: unknown, type?: unknown, status?: unknown, approvedBy?: unknown, quorum?: unknown }
-      if (typeof o?.type !== 'string' || typeof o.id !== 'string') return JSON.stringify(x)
-      const votes = typeof o.quorum === 'number' && o.quorum > 0 && Array.isArray(o.approvedBy) ? `, approved by ${o.approvedBy.length} of the ${o.quorum} needed` : ''
-      return `${o.type} ${o.id.slice(0, 12)}… ${String(o.status)}${votes}`
-    }
-    fill(byId('governance'), items.length === 0
-      ? h('p', { class: 'muted' }, 'No operation is waiting for this hub\'s approval.')
-      : h('ul', { class: 'checks' }, ...items.map(x => h('li', {}, h('span', { class: 'badge amber' }, 'waiting'), h('span', { class: 'mono' }, line(x))))))
+    list = await client.gov()
   } catch {
-    fill(byId('governance'), h('p', { class: 'muted' }, `Could not read ${list}.`))
+    fill(byId('governance'), h('p', { class: 'muted' }, 'Could not read GET /gov.'))
+    return
   }
+  const me = state.status?.peerId
+  const waiting = list.operations.filter(o => o.status !== 'decided' && o.needsValidators && me !== undefined && o.notApprovedBy.includes(me))
+  fill(byId('governance'), waiting.length === 0
+    ? h('p', { class: 'muted' }, 'No operation is waiting for this hub\'s approval.')
+    : h('ul', { class: 'checks' }, ...waiting.map(o => h('li', { 'data-op': o.id },
+        h('span', { class: 'badge amber' }, 'waiting'),
+        h('span', { class: 'mono' }, `${o.type} ${o.id.slice(0, 12)}…, approved by ${o.approvedBy.length} of the ${o.quorum} needed, until epoch ${o.exp}: ecandle gov approve ${o.id}`)))))
 }
 
 // ---------- live updates ----------
@@ -212,6 +204,8 @@ async function live (): Promise<void> {
           soon(refreshCore, 'core')
         } else if (ev.type === 'certificate') {
           soon(refreshEpochs, 'epochs')
+          // A decision may have decided (or expired) operations; approvals arrive any time (the timer below).
+          soon(refreshGovernance, 'epochs')
         } else if (ev.type === 'evidence') {
           soon(refreshEvidence, 'evidence')
         }
@@ -409,6 +403,7 @@ async function start (): Promise<void> {
   setInterval(render, 2000)
   setInterval(() => { void refreshCore() }, 10_000)
   setInterval(() => { void refreshEpochs() }, 30_000)
+  setInterval(() => { void refreshGovernance() }, 5_000)
   document.body.dataset.ready = 'yes'
 }
 
