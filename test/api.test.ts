@@ -436,7 +436,14 @@ describe('local HTTP API: 3 hub processes', function () {
     await check('/epochs/{epoch}', `/epochs/${r.epoch}`)
     await check('/rewards/{account}', `/rewards/${device.capex}?epoch=${r.epoch}`)
     await check('/rewards/{account}', `/rewards/${'0'.repeat(64)}`) // no leaf: proof null
-    const ex = await check('/tally/{epoch}', `/tally/${r.epoch}?explain=${device.id}`)
+    // The device need not have reported in the epoch of the proof: explain one in which it did.
+    const reported = await waitFor('a decided epoch in which the device has reports', async () => {
+      for (const e of (await h1.get<Array<{ epoch: number }>>('/epochs?from=0&limit=1000')).reverse()) {
+        if ((await h1.get<{ reports: unknown[] }>(`/tally/${e.epoch}?explain=${device.id}`)).reports.length > 0) return e.epoch
+      }
+      return undefined
+    }, { timeoutMs: 45_000 })
+    const ex = await check('/tally/{epoch}', `/tally/${reported}?explain=${device.id}`)
     assert.ok(ex.reports.length > 0, 'an explanation with reports')
     await check('/evidence', '/evidence')
     // Governance: an operation in the pool (a hub-remove needs no signature of its own), and the registry.
