@@ -8,20 +8,8 @@ import {
   CID, encode, encodeEvidence, epochOf, fromHex, generateSeed, limits, peerIdFromPublicKey, protocols, signEntry, signerFromSeed,
   signReport, topics, type EntryPayload, type Signer, type UsageReport
 } from '@ecandle/protocol'
+import { frame, varint } from './lib/frames.js'
 import { auditLogs, getStatusCode, printTailsOnFailure, Testnet, waitFor, type TestHub } from './lib/testnet.js'
-
-/** A length-prefix (unsigned varint), as it-length-prefixed frames. */
-function varint (n: number): Uint8Array {
-  const out: number[] = []
-  do {
-    let b = n % 128
-    n = Math.floor(n / 128)
-    if (n > 0) b |= 0x80
-    out.push(b)
-  } while (n > 0)
-  return Uint8Array.from(out)
-}
-const frame = (b: Uint8Array): Uint8Array => Buffer.concat([varint(b.byteLength), b])
 
 /**
  * Opens a stream of `protocol` to `peer`, writes `chunks` raw (no framing added) and, unless
@@ -150,19 +138,6 @@ describe('a malicious peer', function () {
       'report signed by another device': 'report-signature',
       oversize: 'entry-size'
     }
-    for (const [what, bytes] of Object.entries(forged)) {
-      const r = await pubsub.publish(entriesTopic, bytes)
-      const to = new Set(r.recipients.map(p => p.toString()))
-      assert.ok(net.peerIds.every(p => to.has(p)), `the ${what} entry was sent to every hub (recipients: ${[...to].join(', ')})`)
-    }
-    // Evidence: garbage, and "equivocation" of hub-1 made of two entries it never signed.
-    const framed = encodeEvidence('entry', forged['bad signature'], signEntry(net.net, evilSigner, { ...header(h1.peerId), reports: [report(h1DevSigner, h1Dev, FAKE + 1)] }))
-    for (const bytes of [new Uint8Array(randomBytes(500)), framed]) {
-      const r = await pubsub.publish(evidenceTopic, bytes)
-      const to = new Set(r.recipients.map(p => p.toString()))
-      assert.ok(net.peerIds.every(p => to.has(p)), `forged evidence was sent to every hub (recipients: ${[...to].join(', ')})`)
-    }
-
     // Garbage on the sync protocols of every hub: the hub must end each stream (close or reset)
     // well before our deadline, and serve honest requests afterwards.
     const DEADLINE = 15_000
@@ -195,6 +170,21 @@ describe('a malicious peer', function () {
       assert.ok(heads > 0, `${hub.name} answers an honest heads request`)
     }
 
+    // Now the forgeries on gossip (last: a peer that sends them is graylisted and hung up on).
+    // Evidence first: two REJECTs on one topic leave the sender above the graylist threshold.
+    // Evidence: garbage, and "equivocation" of hub-1 made of two entries it never signed.
+    const framed = encodeEvidence('entry', forged['bad signature'], signEntry(net.net, evilSigner, { ...header(h1.peerId), reports: [report(h1DevSigner, h1Dev, FAKE + 1)] }))
+    for (const bytes of [new Uint8Array(randomBytes(500)), framed]) {
+      const r = await pubsub.publish(evidenceTopic, bytes)
+      const to = new Set(r.recipients.map(p => p.toString()))
+      assert.ok(net.peerIds.every(p => to.has(p)), `forged evidence was sent to every hub (recipients: ${[...to].join(', ')})`)
+    }
+    for (const [what, bytes] of Object.entries(forged)) {
+      const r = await pubsub.publish(entriesTopic, bytes)
+      const to = new Set(r.recipients.map(p => p.toString()))
+      assert.ok(net.peerIds.every(p => to.has(p)), `the ${what} entry was sent to every hub (recipients: ${[...to].join(', ')})`)
+    }
+
     // Every hub validated and rejected every forgery (not merely never received them).
     for (const hub of net.hubs) {
       await waitFor(`${hub.name} to reject every forged entry and evidence`, async () => {
@@ -205,6 +195,12 @@ describe('a malicious peer', function () {
         return Object.values(expectReject).every(code => n('reject', code) >= 1) && entriesRejected >= Object.keys(forged).length &&
           evidenceRejected >= 2 && n('reject', 'entry-signature', evidenceTopic) >= 1
       }, { timeoutMs: 15_000, describe: async () => JSON.stringify((await hub.status()).gossip) })
+    }
+
+    // Each hub graylisted the sender by its gossip score, hung up on it and keeps it out.
+    for (const hub of net.hubs) {
+      await waitFor(`${hub.name} to graylist the malicious peer`, () => hub.logTail(500).split('\n').some(l => l.includes('peer graylisted') && l.includes(evilId)), { timeoutMs: 10_000 })
+      await waitFor(`${hub.name} to hang up on it`, () => node.getConnections(peerIdFromString(hub.peerId)).length === 0, { timeoutMs: 10_000 })
     }
 
     // No hub crashed; none of it is stored; honest traffic goes on and converges.

@@ -13,6 +13,7 @@ import { hubHealth } from './health.js'
 import { isLoopback } from './loopback.js'
 import { registerPages } from './pages.js'
 import { registerGovernanceRoutes } from './gov-api.js'
+import { EventStreams } from './event-stream.js'
 
 /**
  * The hub's local HTTP API. Binds 127.0.0.1 unless told otherwise; anything that changes state
@@ -24,7 +25,9 @@ import { registerGovernanceRoutes } from './gov-api.js'
 export { isLoopback }
 
 export async function startApi (hub: Hub, opts: { host: string, port: number, token: string }): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 }).withTypeProvider<TypeBoxTypeProvider>()
+  // A request must arrive whole within 10 s (slow senders hold no socket for long); at most 1024 sockets.
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, requestTimeout: 10_000, connectionTimeout: 0 }).withTypeProvider<TypeBoxTypeProvider>()
+  app.server.maxConnections = 1024
   const expected = Buffer.from(opts.token)
 
   // In onRequest, so a request without the token is refused before its body is even parsed.
@@ -108,30 +111,13 @@ export async function startApi (hub: Hub, opts: { host: string, port: number, to
     return { device, counter, hub: dev.hub, seq: loc.seq, index: loc.index }
   })
 
-  // Server-Sent Events: every stored entry and evidence. A client that cannot keep up is dropped
-  // (bounded memory), and reconnects.
-  app.get(routes.events.url, { schema: routes.events.schema }, (req, reply) => {
+  // Server-Sent Events: every stored entry, evidence and certificate. A client that cannot keep up
+  // is dropped (bounded memory: 64 KiB waiting), and reconnects; at most 256 clients at once.
+  const streams = new EventStreams(hub.events, { maxClients: 256, maxBufferedBytes: 64 * 1024, pingMs: 15_000 })
+  app.addHook('onClose', async () => { streams.close() })
+  app.get(routes.events.url, { schema: routes.events.schema }, (_req, reply) => {
     reply.hijack()
-    const res = reply.raw
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
-    res.write(': eCandle hub events\n\n')
-    const send = (event: string) => (data: object): void => {
-      if (res.writableLength > 1024 * 1024) { res.destroy(); return }
-      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
-    }
-    const onEntry = send('entry')
-    const onEvidence = send('evidence')
-    const onCertificate = send('certificate')
-    hub.events.on('entry', onEntry)
-    hub.events.on('evidence', onEvidence)
-    hub.events.on('certificate', onCertificate)
-    const ping = setInterval(() => res.write(': ping\n\n'), 15_000)
-    req.raw.once('close', () => {
-      clearInterval(ping)
-      hub.events.off('entry', onEntry)
-      hub.events.off('evidence', onEvidence)
-      hub.events.off('certificate', onCertificate)
-    })
+    streams.open(reply.raw)
   })
 
   app.get(routes.epochs.url, { schema: routes.epochs.schema }, async (req) => {
@@ -183,7 +169,7 @@ export async function startApi (hub: Hub, opts: { host: string, port: number, to
   app.get(routes.evidence.url, { schema: routes.evidence.schema }, async () => (await hub.store.listEvidence(100)).map(b => Buffer.from(b).toString('base64')))
 
   // No token: metrics hold counts and peer ids, never keys or the token.
-  const registry = createHubMetrics(hub)
+  const registry = createHubMetrics(hub, streams)
   app.get(routes.metrics.url, { schema: routes.metrics.schema }, async (_req, reply) => {
     const text = await registry.metrics()
     return await reply.type(registry.contentType).send(text)

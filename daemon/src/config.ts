@@ -39,6 +39,8 @@ export interface HubConfig {
   clockOffsetMs: number
   /** `ecandle doctor` and GET /health: a device with no report for this long is silent. */
   health: { deviceSilentS: number }
+  /** Writes stop (and reports are not acknowledged) while the data disk has less free space than this. */
+  minFreeDiskBytes: number
 }
 
 export interface ConfigFile {
@@ -56,6 +58,7 @@ export interface ConfigFile {
   profile?: string
   clockOffsetMs?: number
   health?: { deviceSilentS?: number }
+  minFreeDiskBytes?: number
 }
 
 export interface ConfigOverrides {
@@ -96,7 +99,7 @@ export async function loadConfig (dataDir: string, flags: ConfigOverrides = {}, 
     throw new CliError(`config ${path}: not valid JSON (${String(err.message)})`)
   }
   if (typeof file !== 'object' || file === null || Array.isArray(file)) throw new CliError(`config ${path}: expected a JSON object`)
-  const known = ['network', 'listen', 'announce', 'bootstrap', 'reach', 'api', 'entryIntervalMs', 'syncIntervalMs', 'emulator', 'devices', 'log', 'profile', 'clockOffsetMs', 'health']
+  const known = ['network', 'listen', 'announce', 'bootstrap', 'reach', 'api', 'entryIntervalMs', 'syncIntervalMs', 'emulator', 'devices', 'log', 'profile', 'clockOffsetMs', 'health', 'minFreeDiskBytes']
   for (const k of Object.keys(file)) if (!known.includes(k)) throw new CliError(`config ${path}: unknown field "${k}"`)
   const rel = (p: string): string => isAbsolute(p) ? p : join(dir, p)
   const list = (what: string, flag: string[] | undefined, envVar: string | undefined, fromFile: unknown, dflt: string[], withPeer = false): string[] =>
@@ -133,7 +136,8 @@ export async function loadConfig (dataDir: string, flags: ConfigOverrides = {}, 
     pretty: flags.pretty ?? (env.ECANDLE_LOG_PRETTY === '1' || file.log?.pretty === true),
     profile,
     clockOffsetMs: num(env.ECANDLE_CLOCK_OFFSET_MS ?? file.clockOffsetMs ?? 0, 'clockOffsetMs', -86_400_000, 86_400_000),
-    health: { deviceSilentS: num(file.health?.deviceSilentS ?? 3600, 'health.deviceSilentS', 1, 30 * 86_400) }
+    health: { deviceSilentS: num(file.health?.deviceSilentS ?? 3600, 'health.deviceSilentS', 1, 30 * 86_400) },
+    minFreeDiskBytes: num(env.ECANDLE_MIN_FREE_DISK_BYTES ?? file.minFreeDiskBytes ?? 32 * 1024 * 1024, 'minFreeDiskBytes', 0, 2 ** 50)
   }
 }
 

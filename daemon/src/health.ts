@@ -177,6 +177,16 @@ function linkErrors (hub: Hub): string[] {
   })
 }
 
+/** The database of a running hub: red while it takes no writes (full disk: no report is acknowledged). */
+function storageCheck (hub: Hub): HealthCheck {
+  const w = hub.store.writable
+  if (!w.writable) {
+    return bad('database', `cannot be written (${w.reason ?? 'unknown'}${w.freeBytes === undefined ? '' : `, ${w.freeBytes} bytes free`}): no report is acknowledged, reads go on`,
+      'free space on the data disk: the hub resumes by itself')
+  }
+  return ok('database', `LevelDB schema v${SCHEMA_VERSION}, ${hub.store.reportCount} reports, network ${hub.net.id}`)
+}
+
 /** Every check of a running hub (GET /health). */
 export async function hubHealth (hub: Hub): Promise<HealthReport> {
   const c = hub.config
@@ -186,7 +196,7 @@ export async function hubHealth (hub: Hub): Promise<HealthReport> {
   const checks: HealthCheck[] = [
     await keyCheck(c.keyPath),
     network,
-    ok('database', `LevelDB schema v${SCHEMA_VERSION}, ${hub.store.reportCount} reports, network ${hub.net.id}`),
+    storageCheck(hub),
     roleCheck(hub.net, hub.peerId, hub.chain.latest),
     peersCheck(hub.net, hub.peerId, conns, hub.chain.latest),
     clockCheck(hub.net, hub.peerId, hub.clockSkew.estimate()),

@@ -5,6 +5,7 @@ import {
 } from '@ecandle/protocol'
 import type { Store } from '@ecandle/store'
 import type { Ingest, IngestLogger } from '@ecandle/sync'
+import type { OwnLogCatchUp } from './own-log-catch-up.js'
 
 export interface HubLogOptions {
   /** At most one entry per interval (fewer signatures, fewer SD-card writes), unless a full entry is ready. */
@@ -55,7 +56,9 @@ export class HubLog implements BridgeHost {
     private readonly opts: HubLogOptions = defaultHubLogOptions,
     readonly now: () => number = Date.now,
     /** The newest network state (governance): who is registered here, and whether we log at all. Default: the network file. */
-    private readonly latest?: () => EpochState
+    private readonly latest?: () => EpochState,
+    /** Holds appends until our own log has caught up with the network's copy of it (own-log-catch-up.ts). */
+    private readonly catchUp?: OwnLogCatchUp
   ) {}
 
   /** Reports checked and waiting for their entry. */
@@ -113,6 +116,13 @@ export class HubLog implements BridgeHost {
     if (periodEnd > nowS + limits.maxReportSkewS) return this.refuse('clock', `report ${device}#${counter} ends ${periodEnd - nowS} s in the hub's future`)
     if (periodEnd < nowS - this.opts.maxReportAgeS || periodEnd < this.net.def.genesisTime) return this.refuse('clock', `report ${device}#${counter} ended before genesis or too long ago`)
 
+    // A store that cannot write now (disk full) must not be told reports it would only hold in memory.
+    // Nor while our own log may be behind what peers hold of it: no entry may be signed yet.
+    if (!this.store.writable.writable || this.catchUp?.ready === false) {
+      this.catchUp?.poke()
+      this.counts.busy++
+      return { status: 'busy' }
+    }
     const key = `${device}:${counter}`
     if (this.pending.has(key)) return await this.joinPending(d)
     const earlier = await this.storedReport(device, counter)
@@ -163,6 +173,10 @@ export class HubLog implements BridgeHost {
 
   /** Writes pending reports as entries (≤ 256 reports each, within the entry size limit); one flush at a time. */
   async flush (): Promise<void> {
+    if (this.catchUp?.ready === false) {
+      this.catchUp.poke()
+      return
+    }
     while (this.flushing !== undefined) await this.flushing
     if (this.pending.size === 0) return
     this.flushing = this.writeEntries().finally(() => { this.flushing = undefined })
@@ -177,9 +191,25 @@ export class HubLog implements BridgeHost {
     return h !== undefined && epoch >= h.from && (h.until === null || epoch < h.until)
   }
 
+  /**
+   * Pending reports the store holds already are answered 'stored': after a failed write the store
+   * reopens its database, and an entry reported failed may have been recovered with them.
+   */
+  private async dropStored (): Promise<void> {
+    for (const [key, p] of this.pending) {
+      const { device, counter } = p.report.report
+      if (counter > (this.store.counterOf(device) ?? 0)) continue
+      const earlier = await this.storedReport(device, counter)
+      if (earlier === undefined || !equalBytes(earlier, p.report.bytes)) continue
+      this.pending.delete(key)
+      for (const w of p.waiters) w({ status: 'stored' })
+    }
+  }
+
   private async writeEntries (): Promise<void> {
     // Only what was pending when the flush began: reports arriving meanwhile wait for the next
     // interval (at most one entry per interval, unless a full entry of 256 is ready).
+    await this.dropStored()
     const batches = fairBatches([...this.pending.values()])
     for (const batch of batches) {
       const head = this.store.head(this.self)
@@ -206,8 +236,8 @@ export class HubLog implements BridgeHost {
         this.counts.entries++
         this.counts.stored += batch.length
       } catch (err: any) {
-        // Should not happen (we checked every report); answer busy so devices resend, and say why.
-        this.log.warn({ err: String(err?.message ?? err) }, 'own entry refused')
+        // The disk is full (the store says so in the log) or a bug: answer busy so devices resend.
+        if (err?.code !== 'store-unavailable') this.log.warn({ err: String(err?.message ?? err) }, 'own entry refused')
         result = { status: 'busy' }
       }
       for (const p of batch) {

@@ -9,13 +9,14 @@ import type { Logger } from 'pino'
 import type { HubEventMap, HubStatus, PeerInfo, ReachStatus } from '@ecandle/api'
 import { Registry } from 'prom-client'
 import { HubLog } from './hub-log.js'
+import { OwnLogCatchUp } from './own-log-catch-up.js'
 import { DeviceLinks } from './device-links.js'
 import { Agreement } from './agreement/agreement.js'
 import { TallyServer } from './agreement/tally-server.js'
+import { systemClock } from './agreement/clock.js'
 import { AgreementDb, agreementMigrations } from './db/index.js'
 import { startParts, stopParts, type Part } from './lifecycle.js'
 import { ClockSkew } from './clock-skew.js'
-import { systemClock } from './agreement/clock.js'
 import { weightsAfter } from './agreement/value.js'
 import { GovChain } from './governance/chain.js'
 import { Governance } from './governance/service.js'
@@ -84,7 +85,12 @@ export class Hub {
     const store = this.store = await Store.open(this.config.dbPath, net.id, {
       ...profile.leveldb,
       migrations: agreementMigrations(),
-      onMigrate: (m) => { this.log.info({ from: m.from, change: m.name }, 'migrating the database') }
+      onMigrate: (m) => { this.log.info({ from: m.from, change: m.name }, 'migrating the database') },
+      minFreeBytes: this.config.minFreeDiskBytes,
+      onWritable: (w) => {
+        if (w.writable) this.log.info({ freeBytes: w.freeBytes }, 'data disk writable again: storing and acknowledging reports')
+        else this.log.error({ reason: w.reason, freeBytes: w.freeBytes, why: w.message }, 'data disk cannot be written: no report is acknowledged or stored until space returns (reads go on)')
+      }
     })
     try {
       const bootstrap = [...new Set([...net.def.bootstrap, ...this.config.bootstrap])].filter(a => !a.endsWith(`/p2p/${this.peerId}`))
@@ -105,9 +111,11 @@ export class Hub {
           relay: r.relay,
           keepConnected: [...net.validatorIds],
           bootstrap
-        }
+        },
+        defences: { validators: net.validatorIds, log: this.log.child({ component: 'defences' }) }
       })
       this.gossip = new Gossip(node.services.pubsub, this.log, net.id)
+      this.gossip.onReject = (peer) => { node.services.defences.rejected(peer) }
       this.ingest = new Ingest(net, store, this.log, {
         onEntry: (e, from) => {
           if (from === this.peerId) void this.gossip.publish(topics.entries(net.id), e.bytes)
@@ -175,7 +183,7 @@ export class Hub {
       // and takes no report until governance adds it and registers devices to it (docs/governance.md §7).
       this.hubLog = new HubLog(net, this.peerId, this.signer, store, this.ingest, this.log, {
         entryIntervalMs: this.config.entryIntervalMs, maxPending: profile.hubLogMaxPending, maxReportAgeS: 30 * 86400
-      }, this.now, () => this.chain.latest)
+      }, this.now, () => this.chain.latest, new OwnLogCatchUp(net, this.peerId, store, this.sync, this.log))
       this.bridge = new DeviceLinks({ net, self: this.peerId, host: this.hubLog, config: this.config, deviceKeys: this.deviceKeys, logger: this.log })
       parts.push({ name: 'hub log', component: this.hubLog }, { name: 'device links', component: this.bridge })
       this.started = await startParts(parts, this.log)
@@ -220,7 +228,8 @@ export class Hub {
       deviceLinks: this.bridge?.stats(),
       lastEpoch: this.agreement.lastDecided?.epoch ?? null,
       agreement: { ...this.agreement.counts },
-      reach: this.reach()
+      reach: this.reach(),
+      storage: this.store.writable
     }
   }
 
@@ -239,7 +248,7 @@ export class Hub {
       if (c.status !== 'open') continue
       const peerId = c.remotePeer.toString()
       const how = best.get(peerId)
-      const row: PeerInfo = rows.get(peerId) ?? { peerId, addrs: [], validator: this.chain.isValidator(peerId, this.chain.latest.epoch), direction: how?.direction ?? c.direction, connection: how?.kind ?? 'lan', relay: how?.relay }
+      const row: PeerInfo = rows.get(peerId) ?? { peerId, addrs: [], validator: this.chain.isValidator(peerId, this.chain.latest.epoch), direction: how?.direction ?? c.direction, connection: how?.kind ?? 'lan', relay: how?.relay, score: Math.round(this.node.services.defences.score(peerId) * 100) / 100 }
       const addr = c.remoteAddr.toString()
       if (!row.addrs.includes(addr)) row.addrs.push(addr)
       rows.set(peerId, row)

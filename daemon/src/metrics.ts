@@ -28,7 +28,10 @@ export interface MetricsSource {
   readonly gossip: { queueStats: () => GossipQueueStats[] }
 }
 
-export function createHubMetrics (hub: MetricsSource): Registry {
+/** GET /events clients (event-stream.ts). */
+export interface EventStreamStats { readonly size: number, readonly counts: Record<string, number> }
+
+export function createHubMetrics (hub: MetricsSource, eventStreams?: EventStreamStats): Registry {
   const registry = hub.metrics
   if (registry.getSingleMetric('ecandle_info') !== undefined) return registry
   const labels = topicLabels(hub.net.id)
@@ -86,6 +89,14 @@ export function createHubMetrics (hub: MetricsSource): Registry {
     const e = status().lastEpoch
     if (e !== null) g.set(e)
   })
+  gauge('ecandle_storage_writable', 'Whether the database takes writes (0: data disk full or a write failed; no report is acknowledged until it is 1 again)', ['reason'], g => {
+    const w = status().storage
+    if (w !== undefined) g.set({ reason: w.reason ?? '' }, w.writable ? 1 : 0)
+  })
+  gauge('ecandle_storage_free_bytes', 'Free bytes on the data disk at the last check', [], g => {
+    const f = status().storage?.freeBytes
+    if (f !== undefined) g.set(f)
+  })
   gauge('ecandle_ingest_pending_bytes', 'Bytes of entries held back until the entries before them arrive', [], g => { g.set(status().ingest.pending ?? 0) })
   counter('ecandle_ingest_entries_total', 'Entries taken in from gossip, sync and our own log, by result (appended, duplicate)', ['result'], c => {
     fromCounts(c, 'result', status().ingest, ['pending', 'evidence'])
@@ -125,6 +136,13 @@ export function createHubMetrics (hub: MetricsSource): Registry {
     g.set({ state: 'connected' }, up)
     g.set({ state: 'disconnected' }, rows.length - up)
   })
+
+  if (eventStreams !== undefined) {
+    gauge('ecandle_event_streams', 'GET /events clients connected now (at most 256)', [], g => { g.set(eventStreams.size) })
+    counter('ecandle_event_streams_total', 'GET /events clients by outcome: opened, refused (503: too many), dropped (did not read: 64 KiB waiting)', ['outcome'], c => {
+      fromCounts(c, 'outcome', eventStreams.counts)
+    })
+  }
 
   collectDefaultMetrics({ register: registry })
   return registry

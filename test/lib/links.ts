@@ -24,10 +24,11 @@ export class Mosquitto {
   url = ''
   port = 0
 
-  async start (dir: string): Promise<void> {
+  /** Starts it on `port` (a restart keeps its port), or on a free one. */
+  async start (dir: string, port?: number): Promise<void> {
     requireTool('mosquitto')
     mkdirSync(dir, { recursive: true })
-    this.port = await freePort()
+    this.port = port ?? await freePort()
     const conf = join(dir, 'mosquitto.conf')
     writeFileSync(conf, `listener ${this.port} 127.0.0.1\nallow_anonymous true\npersistence false\n`)
     const fd = openSync(join(dir, 'mosquitto.log'), 'a')

@@ -303,7 +303,8 @@ export async function runCli (args: string[], opts: { timeoutMs?: number, env?: 
  * `close()` ends it.
  */
 export class EventTap {
-  readonly events: Array<{ event: string, data: any }> = []
+  /** `at`: when this process received it (Date.now()). */
+  readonly events: Array<{ event: string, data: any, at: number }> = []
   private readonly ctl = new AbortController()
   readonly done: Promise<void>
   private readonly ready: Promise<void>
@@ -332,7 +333,7 @@ export class EventTap {
               if (line.startsWith('event: ')) event = line.slice(7)
               else if (line.startsWith('data: ')) data.push(line.slice(6))
             }
-            if (data.length > 0) this.events.push({ event, data: JSON.parse(data.join('\n')) })
+            if (data.length > 0) this.events.push({ event, data: JSON.parse(data.join('\n')), at: Date.now() })
           }
         }
       } catch (err) {

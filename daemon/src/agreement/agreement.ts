@@ -4,6 +4,7 @@ import {
   encodeBundle, encodeEvidence, followValue, ignore, ProtocolError, reject, signConsensus, topics, ValidationError, valueIdOf, verifyBundle,
   type Decided, type EpochState, type EpochValue, type Network, type Signer, type VerifiedBundle, type VerifiedCertificate, type VerifiedConsensus
 } from '@ecandle/protocol'
+import { StoreError } from '@ecandle/store'
 import type { TallyResult } from '@ecandle/tally'
 import type { Logger } from 'pino'
 import type { AgreementDb, EpochRecord } from '../db/index.js'
@@ -115,8 +116,10 @@ export class Agreement implements Startable {
     this.entries = new EntryWait((hub) => c.logs.head(hub)?.seq ?? 0, this.clock)
     this.certificates = new CertificateService({ net: c.net, self: c.self, signer: c.signer, repo: c.db.certificates, peers: c.peers, node: c.node, logger: c.logger, validators: this.chain.validatorsAt })
     this.lock = new Serial((err) => {
-      // Rule failures go back to whoever asked (gossip maps them); anything else is our bug: say so.
-      if (!(err instanceof ValidationError)) this.c.logger.warn({ err: String((err as Error)?.stack ?? err) }, 'agreement step failed')
+      // Rule failures go back to whoever asked (gossip maps them); a full data disk is said once by the
+      // store, not at every step; anything else is our bug: say so.
+      if (err instanceof StoreError && err.code === 'unavailable') this.c.logger.debug({ err: err.message }, 'agreement step not stored')
+      else if (!(err instanceof ValidationError)) this.c.logger.warn({ err: String((err as Error)?.stack ?? err) }, 'agreement step failed')
     })
   }
 

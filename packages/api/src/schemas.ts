@@ -71,7 +71,13 @@ export const HubStatus = Type.Object({
   deviceLinks: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Counters of each device link (emulator, serial, mqtt), by link name' })),
   lastEpoch: Nullable(Type.Integer(), 'Last decided epoch, or null'),
   agreement: Counts('Agreement counters: decided, adopted, proposals, invalid, evidence'),
-  reach: ReachStatus
+  reach: ReachStatus,
+  storage: Type.Optional(Type.Object({
+    writable: Type.Boolean(),
+    reason: Type.Optional(StringEnum(['disk-full', 'write-failed'], '`disk-full`: free space below the hub\'s minFreeDiskBytes; `write-failed`: a database write failed')),
+    message: Type.Optional(Type.String()),
+    freeBytes: Type.Optional(Type.Integer({ minimum: 0, description: 'Free bytes on the data disk at the last check' }))
+  }, { description: 'Whether the database takes writes. While not (data disk full, or a write failed) the hub acknowledges no report and stores nothing new, keeps serving reads, and resumes by itself when space returns' }))
 }, { description: 'Hub status' })
 export type HubStatus = Static<typeof HubStatus>
 
@@ -81,7 +87,8 @@ export const PeerInfo = Type.Object({
   validator: Type.Boolean({ description: 'Whether the peer is a hub (validator) of this network' }),
   direction: StringEnum(['inbound', 'outbound'], 'Who dialled (of the best open connection)'),
   connection: StringEnum(PEER_CONNECTION_KINDS, 'How we are connected (the best open connection): ' + PEER_CONNECTION_KINDS.join(', ')),
-  relay: Type.Optional(Type.String({ description: 'The relay\'s peer id, when relayed' }))
+  relay: Type.Optional(Type.String({ description: 'The relay\'s peer id, when relayed' })),
+  score: Type.Optional(Type.Number({ description: 'The peer\'s gossipsub score here (below −16000 it is graylisted; docs/protocol.md §6)' }))
 })
 export type PeerInfo = Static<typeof PeerInfo>
 

@@ -111,6 +111,8 @@ export class Gossip {
   readonly results = new Map<string, number>()
   private readonly queues = new Map<string, ValidationQueue>()
   private readonly names: Record<string, TopicName>
+  /** Told of each REJECTed message's sender (the hub's defences hang up on a stranger that keeps sending them). */
+  onReject: (peer: string) => void = () => {}
 
   constructor (private readonly pubsub: PubSub<GossipsubEvents>, private readonly log: GossipLogger, networkId: string) {
     this.names = topicLabels(networkId)
@@ -140,7 +142,10 @@ export class Gossip {
       if (err instanceof ValidationError) {
         code = err.code
         result = err.action === 'REJECT' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
-        if (result === TopicValidatorResult.Reject) this.log.debug({ topic, peer: job.from, code, err: err.message }, 'gossip rejected')
+        if (result === TopicValidatorResult.Reject) {
+          this.log.debug({ topic, peer: job.from, code, err: err.message }, 'gossip rejected')
+          this.onReject(job.from)
+        }
       } else {
         // Not a rule of ours: our bug, not the peer's. Ignore the message and say so; never crash.
         code = 'internal'

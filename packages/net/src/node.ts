@@ -16,6 +16,8 @@ import { announceFilter, isReachable, LocalSubnets } from './addrs.js'
 import { bestConnection } from './connections.js'
 import { hubGossipsub } from './gossipsub.js'
 import { reachParts, type ReachOptions, type ReachService } from './reach.js'
+import { Defences, defaultDefenceOptions, type DefenceLogger, type DefenceOptions } from './defences.js'
+import { RPC_LIMITS, SCORE_THRESHOLDS, scoreParams } from './score.js'
 
 export type HubServices = {
   identify: unknown
@@ -24,6 +26,8 @@ export type HubServices = {
   dht: KadDHT
   /** Hubs only (absent on light peers): how this node is reached. */
   reach?: ReachService
+  /** Connection limits, bans and the graylist watch (defences.ts). */
+  defences: Defences
 }
 export type HubNode = Libp2p<HubServices>
 
@@ -44,8 +48,17 @@ export interface HubNodeInit {
   connectionLimits?: ConnectionLimits
   /** Relay, hole punching, AutoNAT, UPnP, mDNS, validators kept connected (reach.ts). Hubs only. */
   reach?: ReachOptions
+  /**
+   * The network's validators (always let in, favoured in scoring) and limits for strangers
+   * (defences.ts); without it (tools, tests) every peer is a stranger under the default limits.
+   */
+  defences?: Partial<DefenceOptions> & { validators: readonly string[], log?: DefenceLogger }
 }
 
+/**
+ * `maxConnections` bounds the strangers (defences.ts `maxStrangers`, at most its default);
+ * libp2p's own limit is above it by a reserve for validators.
+ */
 export interface ConnectionLimits { maxConnections: number, maxIncomingPendingConnections: number, inboundConnectionThreshold: number }
 
 export const defaultConnectionLimits: ConnectionLimits = {
@@ -69,6 +82,11 @@ export async function createHubNode (init: HubNodeInit): Promise<HubNode> {
   const isBlocked = (p: PeerId): boolean => blocked.has(p.toString())
   const subnets = new LocalSubnets()
   const reach = reachParts(init.light === true ? undefined : init.reach)
+  const limits = init.connectionLimits ?? defaultConnectionLimits
+  const { log, ...opts } = init.defences ?? { validators: [] }
+  const defences = new Defences({ maxStrangers: Math.min(defaultDefenceOptions.maxStrangers, limits.maxConnections), ...opts }, log, init.metrics?.registry)
+  // Only the network's topics are scored and handled (score.ts): any other is dropped unread.
+  const topics = Object.keys(topicLabels(init.networkId))
   const node = await createLibp2p<HubServices>({
     privateKey: await privateKeyFromSeed(init.seed) as any,
     addresses: {
@@ -84,13 +102,16 @@ export async function createHubNode (init: HubNodeInit): Promise<HubNode> {
     // Another village's LAN address is never kept nor dialled (addrs.ts): it only burns the dial's deadline.
     peerStore: { addressFilter: (_peer, ma) => isReachable(ma, subnets) },
     connectionGater: {
-      // A partition in tests blocks chosen peers both ways.
+      // Another village's LAN address is never dialled (addrs.ts); a partition in tests blocks chosen peers both ways.
       denyDialMultiaddr: (ma) => !isReachable(ma, subnets),
-      denyDialPeer: isBlocked,
-      denyInboundEncryptedConnection: isBlocked,
-      denyOutboundEncryptedConnection: isBlocked
+      // Limits for strangers, bans; validators always let in (defences.ts).
+      ...defences.gater(isBlocked)
     },
-    connectionManager: { ...(init.connectionLimits ?? defaultConnectionLimits) },
+    connectionManager: {
+      ...limits,
+      // The profile's limit is the strangers'; libp2p's is above it by a reserve for validators.
+      maxConnections: defences.libp2pMaxConnections
+    },
     services: {
       identify: identify(),
       // Tells connected peers when our addresses or protocols change (a relay slot, the relay server).
@@ -103,10 +124,11 @@ export async function createHubNode (init: HubNodeInit): Promise<HubNode> {
         allowPublishToZeroTopicPeers: true,
         // Hubs that only reach each other through a relay still gossip (relayed connections are "limited").
         runOnLimitedConnection: true,
-        scoreParams: {
-          // Many hubs on one loopback IP is a testnet, not a Sybil attack.
-          IPColocationFactorWhitelist: new Set(['127.0.0.1', '::1'])
-        },
+        // Peer scoring on our topics (no IP colocation term: a loopback testnet or a shared NAT is no Sybil), only our topics handled, bounded RPCs (score.ts).
+        scoreParams: scoreParams(topics, p => defences.isValidator(p)),
+        scoreThresholds: SCORE_THRESHOLDS,
+        allowedTopics: new Set(topics),
+        decodeRpcLimits: RPC_LIMITS,
         // gossipsub 14 ignores libp2p's metrics component: it needs its own register.
         ...(init.metrics === undefined ? {} : gossipsubMetrics(init.metrics, init.networkId))
       }) as any,
@@ -117,9 +139,11 @@ export async function createHubNode (init: HubNodeInit): Promise<HubNode> {
         peerInfoMapper: passthroughMapper,
         allowQueryWithZeroPeers: true
       }),
-      ...reach.services
+      ...reach.services,
+      defences: () => defences
     } as any
   })
+  defences.attach(node)
   return onBestConnection(node)
 }
 

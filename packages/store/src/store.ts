@@ -1,10 +1,12 @@
 import { CID, decodeCanonical, encode, sha256, type Head, type VerifiedEntry, type VerifiedEvidence } from '@ecandle/protocol'
 import { Level } from 'level'
+import { freeDiskBytes } from './disk.js'
 import { Bucket, keys, range, readU64, SCHEMA_VERSION, u64 } from './keys.js'
 
 export class StoreError extends Error {
   override name = 'StoreError'
-  constructor (readonly code: 'schema' | 'network' | 'open' | 'corrupt', message: string) {
+  /** `unavailable`: the store takes no writes now (disk full, or a write failed); reads still work. */
+  constructor (readonly code: 'schema' | 'network' | 'open' | 'corrupt' | 'unavailable', message: string) {
     super(message)
   }
 }
@@ -32,11 +34,34 @@ export interface StoreOptions {
   writeBufferSize?: number
   /** false: only inspect an existing database (`ecandle doctor`), never create one. */
   createIfMissing?: boolean
+  /**
+   * Writes are refused (StoreError `unavailable`) while the disk holding the database has less free
+   * space than this, so LevelDB never runs into a full disk mid-write. Default 0: only failed
+   * writes stop writing.
+   */
+  minFreeBytes?: number
+  /** How often free space is checked (and a failed store reopened once space is back). Default 1000 ms. */
+  diskCheckMs?: number
+  /** Told whenever the store stops or resumes taking writes. */
+  onWritable?: (state: WritableState) => void
+}
+
+/** Whether the store takes writes, and if not, why. */
+export interface WritableState {
+  writable: boolean
+  /** `disk-full`: free space below `minFreeBytes`; `write-failed`: LevelDB refused a write (reopened once space is back). */
+  reason?: 'disk-full' | 'write-failed'
+  message?: string
+  /** Free bytes on the database's disk at the last check (undefined before the first). */
+  freeBytes?: number
 }
 
 export interface ReportLocation { seq: number, index: number }
 
 type Batch = Array<{ type: 'put', key: Uint8Array, value: Uint8Array } | { type: 'del', key: Uint8Array }>
+
+/** Free space a failed store waits for before it reopens its database, whatever `minFreeBytes` says. */
+const REOPEN_FREE_BYTES = 1024 * 1024
 
 const te = new TextEncoder()
 const td = new TextDecoder()
@@ -49,8 +74,15 @@ export class Store {
   private readonly headCache = new Map<string, Head>()
   private readonly counterCache = new Map<string, number>()
   private reports = 0
+  /** Set while writes are refused; `failed` once LevelDB refused one (it is reopened before the next). */
+  private down?: { reason: 'disk-full' | 'write-failed', message: string }
+  private failed = false
+  private freeBytes?: number
+  private diskTimer?: NodeJS.Timeout
+  private checking?: Promise<void>
+  private reopening?: Promise<void>
 
-  private constructor (private readonly db: Level<Uint8Array, Uint8Array>, readonly networkId: string) {}
+  private constructor (private readonly db: Level<Uint8Array, Uint8Array>, readonly networkId: string, private readonly path: string, private readonly opts: StoreOptions) {}
 
   /** Opens (or creates) the store; migrates an older schema it knows, refuses any other schema or network with a clear error. */
   static async open (path: string, networkId: string, opts: StoreOptions = {}): Promise<Store> {
@@ -61,14 +93,97 @@ export class Store {
     } catch (err: any) {
       throw new StoreError('open', `cannot open the database at ${path}: ${String(err?.cause?.message ?? err?.message ?? err)}`)
     }
-    const store = new Store(db, networkId)
+    const store = new Store(db, networkId, path, opts)
     try {
       await store.init(path, opts)
     } catch (err) {
       await db.close()
       throw err
     }
+    await store.checkDisk()
+    store.diskTimer = setInterval(() => { void store.checkDisk() }, opts.diskCheckMs ?? 1000)
+    store.diskTimer.unref()
     return store
+  }
+
+  /** Whether writes are taken now, why not, and the free space seen last. */
+  get writable (): WritableState {
+    return this.down === undefined ? { writable: true, freeBytes: this.freeBytes } : { writable: false, ...this.down, freeBytes: this.freeBytes }
+  }
+
+  /**
+   * Checks free space: below `minFreeBytes` writes stop; at or above it they resume, after
+   * reopening the database if a write failed (LevelDB's state after a failed write is not to be
+   * trusted: reopening recovers its log, dropping any torn record, before anything else is written).
+   */
+  async checkDisk (): Promise<void> {
+    if (this.checking !== undefined) { await this.checking; return }
+    this.checking = (async () => {
+      try {
+        this.freeBytes = await freeDiskBytes(this.path)
+      } catch {
+        return // the disk could not be asked (gone?): writes will tell
+      }
+      const low = this.freeBytes < (this.opts.minFreeBytes ?? 0)
+      if (low) {
+        if (this.down === undefined) this.setDown('disk-full', `${this.freeBytes} bytes free on the data disk, below the ${this.opts.minFreeBytes ?? 0} bytes kept free`)
+        return
+      }
+      if (this.down === undefined) return
+      if (this.failed) {
+        // Reopening recovers LevelDB's log into a table: it needs some room of its own.
+        if (this.freeBytes < REOPEN_FREE_BYTES) return
+        try {
+          await this.reopen()
+        } catch (err: any) {
+          this.down = { reason: 'write-failed', message: `reopening the database failed: ${String(err?.message ?? err)}` }
+          return
+        }
+      }
+      this.failed = false
+      this.down = undefined
+      this.opts.onWritable?.(this.writable)
+    })().finally(() => { this.checking = undefined })
+    await this.checking
+  }
+
+  private setDown (reason: 'disk-full' | 'write-failed', message: string): void {
+    const was = this.down
+    this.down = { reason, message }
+    if (was?.reason !== reason) this.opts.onWritable?.(this.writable)
+  }
+
+  private async reopen (): Promise<void> {
+    const run = (async () => {
+      await this.db.close()
+      await this.db.open()
+      // What is on disk now is the truth: a write reported failed may have been recovered from the log.
+      await this.loadCaches()
+    })()
+    this.reopening = run.catch(() => {})
+    try {
+      await run
+    } finally {
+      this.reopening = undefined
+    }
+  }
+
+  /** Reads wait while the database is being reopened. */
+  private async ready (): Promise<void> {
+    if (this.reopening !== undefined) await this.reopening
+  }
+
+  /** Every write goes through here: refused while down; a failure takes the store down until reopened. */
+  private async write (what: string, fn: () => Promise<void>): Promise<void> {
+    if (this.down !== undefined) throw new StoreError('unavailable', `${what} not written: ${this.down.message}`)
+    try {
+      await fn()
+    } catch (err: any) {
+      this.failed = true
+      const why = String(err?.cause?.message ?? err?.message ?? err)
+      this.setDown('write-failed', `a write failed (${why}); writes resume once ${this.opts.minFreeBytes ?? 0} bytes are free and the database is reopened`)
+      throw new StoreError('unavailable', `${what} not written: ${why}`)
+    }
   }
 
   private async init (path: string, opts: StoreOptions): Promise<void> {
@@ -101,6 +216,13 @@ export class Store {
         await this.db.batch([...ops.map(o => ({ type: 'put' as const, key: o.key, value: o.value })), { type: 'put', key: keys.meta('schema'), value: u64(v) }], { sync: true })
       }
     }
+    await this.loadCaches()
+  }
+
+  /** Heads, device counters and the report count, from disk. */
+  private async loadCaches (): Promise<void> {
+    this.headCache.clear()
+    this.counterCache.clear()
     const reports = await this.db.get(keys.meta('reports'))
     this.reports = reports === undefined ? 0 : readU64(reports)
     for await (const [k, v] of this.db.iterator(range(Bucket.head))) {
@@ -113,6 +235,8 @@ export class Store {
   }
 
   async close (): Promise<void> {
+    clearInterval(this.diskTimer)
+    await this.checking
     await this.db.close()
   }
 
@@ -125,11 +249,13 @@ export class Store {
   counterOf (device: string): number | undefined { return this.counterCache.get(device) }
 
   async getEntry (hub: string, seq: number): Promise<Uint8Array | undefined> {
+    await this.ready()
     return await this.db.get(keys.entry(hub, seq))
   }
 
   /** Entries of `hub` from seq `from`, at most `limit`, in order. */
   async getEntries (hub: string, from: number, limit: number): Promise<Uint8Array[]> {
+    await this.ready()
     const out: Uint8Array[] = []
     const { lt } = range(Bucket.entry, hub, Uint8Array.of(0))
     for await (const v of this.db.values({ gte: keys.entry(hub, Math.max(1, from)), lt, limit })) out.push(v)
@@ -137,6 +263,7 @@ export class Store {
   }
 
   async findReport (device: string, counter: number): Promise<ReportLocation | undefined> {
+    await this.ready()
     const v = await this.db.get(keys.reportIndex(device, counter))
     if (v === undefined) return undefined
     const dv = new DataView(v.buffer, v.byteOffset, v.byteLength)
@@ -167,7 +294,7 @@ export class Store {
     for (const [device, c] of counters) ops.push({ type: 'put', key: keys.deviceCounter(device), value: u64(c) })
     const reports = this.reports + e.reports.length
     ops.push({ type: 'put', key: keys.meta('reports'), value: u64(reports) })
-    await this.db.batch(ops, { sync: opts.sync === true })
+    await this.write(`entry ${p.hub}#${p.seq}`, async () => { await this.db.batch(ops, { sync: opts.sync === true }) })
     // Caches change only after the batch is on disk.
     this.headCache.set(p.hub, head)
     for (const [device, c] of counters) this.counterCache.set(device, c)
@@ -177,12 +304,14 @@ export class Store {
   /** Stores evidence once; false if it was already there. */
   async putEvidence (ev: VerifiedEvidence): Promise<boolean> {
     const k = keys.evidence(sha256(ev.bytes))
+    await this.ready()
     if (await this.db.has(k)) return false
-    await this.db.put(k, ev.bytes)
+    await this.write('evidence', async () => { await this.db.put(k, ev.bytes) })
     return true
   }
 
   async listEvidence (limit = 1000): Promise<Uint8Array[]> {
+    await this.ready()
     const out: Uint8Array[] = []
     for await (const v of this.db.values({ ...range(Bucket.evidence), limit })) out.push(v)
     return out
@@ -190,10 +319,13 @@ export class Store {
 
   // ---- raw access for typed repositories (repository.ts) and migrations; nothing else uses these ----
 
-  async getRaw (k: Uint8Array): Promise<Uint8Array | undefined> { return await this.db.get(k) }
+  async getRaw (k: Uint8Array): Promise<Uint8Array | undefined> {
+    await this.ready()
+    return await this.db.get(k)
+  }
 
   async putRaw (k: Uint8Array, v: Uint8Array, opts: { sync?: boolean } = {}): Promise<void> {
-    await this.db.put(k, v, { sync: opts.sync === true })
+    await this.write('record', async () => { await this.db.put(k, v, { sync: opts.sync === true }) })
   }
 
   /** Deletes raw keys in one batch (a repository's `delete`). */
@@ -202,17 +334,19 @@ export class Store {
   }
 
   async * iterate (bucket: Bucket, opts: { limit?: number, gte?: Uint8Array } = {}): AsyncGenerator<[Uint8Array, Uint8Array]> {
+    await this.ready()
     const r = range(bucket)
     yield * this.db.iterator({ gte: opts.gte ?? r.gte, lt: r.lt, limit: opts.limit ?? -1 })
   }
 
   /** Several raw writes as one atomic batch (e.g. `Repository.putOp`s of several buckets). */
   async batchRaw (ops: PutOp[], opts: { sync?: boolean } = {}): Promise<void> {
-    await this.db.batch(ops.map(o => ({ type: 'put' as const, key: o.key, value: o.value })), { sync: opts.sync === true })
+    await this.write('records', async () => { await this.db.batch(ops.map(o => ({ type: 'put' as const, key: o.key, value: o.value })), { sync: opts.sync === true }) })
   }
 
   /** The last key/value of a bucket (e.g. the latest certificate). */
   async last (bucket: Bucket): Promise<[Uint8Array, Uint8Array] | undefined> {
+    await this.ready()
     for await (const kv of this.db.iterator({ ...range(bucket), reverse: true, limit: 1 })) return kv
     return undefined
   }

@@ -2,7 +2,7 @@ import {
   APPEND_CODES, checkAppend, contentId, decodeEntry, encodeEvidence, ENTRY_CODES, equalBytes, EVIDENCE_CODES, genesisLookup, rules, verifyEntryAsync,
   verifyEvidence, ValidationError, type EntryLookup, type Network, type ValidatorsFor, type VerifiedEntry, type VerifiedEvidence
 } from '@ecandle/protocol'
-import type { Store } from '@ecandle/store'
+import { StoreError, type Store } from '@ecandle/store'
 
 export interface IngestLogger {
   info: (obj: object, msg: string) => void
@@ -21,12 +21,15 @@ export interface IngestHooks {
 
 export type IngestResult = 'appended' | 'duplicate'
 
-/** Codes an entry can fail ingest with: the protocol's entry and append rules, and a seq we already hold (docs/protocol.md §5). */
-export const INGEST_CODES = [...ENTRY_CODES, ...APPEND_CODES, 'duplicate', 'equivocation'] as const
+/**
+ * Codes an entry can fail ingest with: the protocol's entry and append rules, a seq we already hold, and a
+ * store that takes no writes now (a full data disk; docs/protocol.md §5).
+ */
+export const INGEST_CODES = [...ENTRY_CODES, ...APPEND_CODES, 'duplicate', 'equivocation', 'store-unavailable'] as const
 export type IngestCode = typeof INGEST_CODES[number]
 
 /** Codes evidence can fail ingest with: the evidence rules, or evidence we already hold. */
-export const EVIDENCE_INGEST_CODES = [...EVIDENCE_CODES, 'duplicate'] as const
+export const EVIDENCE_INGEST_CODES = [...EVIDENCE_CODES, 'duplicate', 'store-unavailable'] as const
 export type EvidenceIngestCode = typeof EVIDENCE_INGEST_CODES[number]
 
 const ingestRule = rules<IngestCode>()
@@ -68,6 +71,11 @@ export class Ingest {
    * A gap queues the entry (bounded) and asks for sync.
    */
   async accept (bytes: Uint8Array, from: string, opts: { sync?: boolean } = {}): Promise<IngestResult> {
+    // A replay of an entry we hold costs a decode and one read, not its signatures.
+    if (await this.held(bytes)) {
+      this.counts.duplicate++
+      throw ingestRule.ignore('duplicate', 'entry already held')
+    }
     // Signatures are checked on worker threads (every core), with verifyEntry's rules in its order
     // and the admission rules of the newest network state; the stateful step still runs in arrival order.
     const verified = verifyEntryAsync(this.net, bytes, this.now(), undefined, this.lookup())
@@ -110,6 +118,20 @@ export class Ingest {
     }
   }
 
+  /** Whether these exact bytes are an entry we hold (malformed bytes are for verifyEntry to refuse). */
+  private async held (bytes: Uint8Array): Promise<boolean> {
+    let hub: string
+    let seq: number
+    try {
+      ({ hub, seq } = decodeEntry(bytes).payload)
+    } catch {
+      return false
+    }
+    if (seq > (this.store.head(hub)?.seq ?? 0)) return false
+    const ours = await this.store.getEntry(hub, seq)
+    return ours !== undefined && equalBytes(ours, bytes)
+  }
+
   /** Serialise a stateful step behind every earlier one. */
   private async serial<T> (fn: () => Promise<T>): Promise<T> {
     const run = this.chain.then(fn, fn)
@@ -137,7 +159,11 @@ export class Ingest {
       if (err instanceof ValidationError && err.code === 'counter-reused') await this.reportEquivocation(e)
       throw err
     }
-    await this.store.appendEntry(e, { sync })
+    try {
+      await this.store.appendEntry(e, { sync })
+    } catch (err) {
+      throw unavailable(err, ingestRule.ignore)
+    }
     this.counts.appended++
     this.hooks.onEntry?.(e, from)
     await this.drain(hub, from)
@@ -172,7 +198,13 @@ export class Ingest {
   /** Verifies and stores evidence (ours or gossiped); throws ValidationError for gossip. */
   async addEvidence (bytes: Uint8Array): Promise<VerifiedEvidence> {
     const ev = verifyEvidence(this.net, bytes, this.evidenceAt?.())
-    if (!(await this.store.putEvidence(ev))) throw evidenceIngestRule.ignore('duplicate', 'evidence already held')
+    let added: boolean
+    try {
+      added = await this.store.putEvidence(ev)
+    } catch (err) {
+      throw unavailable(err, evidenceIngestRule.ignore)
+    }
+    if (!added) throw evidenceIngestRule.ignore('duplicate', 'evidence already held')
     this.counts.evidence++
     this.log.warn({ kind: ev.kind, offender: ev.offender, slot: ev.slot, id: ev.id }, 'equivocation evidence stored')
     this.hooks.onEvidence?.(ev)
@@ -217,4 +249,9 @@ export class Ingest {
     const b = await this.store.getEntry(hub, seq)
     return b === undefined ? undefined : contentId(b).toString()
   }
+}
+
+/** A store that takes no writes now (a full disk): not the sender's fault, so IGNORE; sync brings it later. */
+function unavailable (err: unknown, ignore: (code: 'store-unavailable', message: string) => ValidationError): unknown {
+  return err instanceof StoreError && err.code === 'unavailable' ? ignore('store-unavailable', err.message) : err
 }

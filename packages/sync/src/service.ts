@@ -4,6 +4,7 @@ import { ValidationError, type Network } from '@ecandle/protocol'
 import type { Store } from '@ecandle/store'
 import { entriesOf, entriesProtocol, fetchHeads, handle, headsProtocol, type Served } from '@ecandle/wire'
 import type { Ingest, IngestLogger } from './ingest.js'
+import { PeerRotation } from './peer-rotation.js'
 
 export interface SyncComponents {
   node: HubNode
@@ -42,9 +43,12 @@ export class SyncService implements Startable {
   private shutdown = new AbortController()
   private stopped = true
   readonly counts = { rounds: 0, fetched: 0, errors: 0, served: 0 }
+  /** Every connected peer in turn; peers that fail are left out for a while. */
+  private readonly rotation: PeerRotation
 
   constructor (private readonly components: SyncComponents, init: SyncInit = {}) {
     this.opts = { ...defaultSyncOptions, ...init }
+    this.rotation = new PeerRotation(this.opts.intervalMs)
   }
 
   isStarted (): boolean { return !this.stopped }
@@ -93,15 +97,18 @@ export class SyncService implements Startable {
     if (this.stopped) return
     // Staying connected (bootstrap, validators, relays) is the net package's reach service.
     if (!urgentOnly) this.counts.rounds++
-    const peers = urgentOnly ? [...this.urgent] : this.components.node.getPeers().map(p => p.toString())
+    const free = this.opts.concurrency - this.busy.size
+    const peers = urgentOnly ? [...this.urgent] : this.rotation.pick(this.components.node.getPeers().map(p => p.toString()), free, this.busy)
     for (const peer of peers) {
       if (this.busy.size >= this.opts.concurrency) break
       if (this.busy.has(peer)) continue
       this.urgent.delete(peer)
       this.busy.add(peer)
-      void this.syncWith(peer).catch((err: any) => {
+      const startedAt = Date.now()
+      void this.syncWith(peer).then(() => { this.rotation.succeeded(peer, startedAt) }, (err: any) => {
         if (this.stopped) return
         this.counts.errors++
+        this.rotation.failed(peer)
         this.components.logger.debug({ peer, err: String(err?.message ?? err) }, 'sync failed')
       }).finally(() => {
         this.busy.delete(peer)
@@ -109,6 +116,25 @@ export class SyncService implements Startable {
         if (this.urgent.size > 0) queueMicrotask(() => { this.round(true) })
       })
     }
+  }
+
+  /**
+   * The head seq of `hub`'s log as each connected validator holds it (0 when it holds none);
+   * peers that fail to answer are left out.
+   */
+  async validatorHeads (hub: string, opts: AbortOptions = {}): Promise<Array<{ peer: string, seq: number }>> {
+    if (this.stopped) return []
+    const { node, net } = this.components
+    const peers = node.getPeers().map(p => p.toString()).filter(p => net.hubs.has(p))
+    const answers = await Promise.all(peers.map(async peer => {
+      try {
+        const heads = await this.track(fetchHeads(node, peerIdFromString(peer), net.id, this.callOptions(opts)))
+        return { peer, seq: heads.find(h => h.hub === hub)?.seq ?? 0 }
+      } catch {
+        return undefined
+      }
+    }))
+    return answers.filter(a => a !== undefined)
   }
 
   /** Counts `p` as in flight until it settles (stop waits for it). */
@@ -164,7 +190,8 @@ export class SyncService implements Startable {
       } catch (err) {
         if (!(err instanceof ValidationError)) throw err
         if (err.action === 'REJECT') {
-          // A peer serving provably bad entries: stop trusting this exchange.
+          // A peer serving provably bad entries: stop trusting this exchange, and ask it less.
+          this.rotation.failed(peer.toString())
           this.components.logger.warn({ peer: peer.toString(), hub, code: err.code, err: err.message }, 'sync: peer served a bad entry')
           return fetched
         }

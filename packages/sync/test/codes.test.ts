@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { EVIDENCE_RULE_CODES } from '@ecandle/protocol'
-import { INGEST_CODES } from '../src/index.js'
+import { EVIDENCE_INGEST_CODES, INGEST_CODES } from '../src/index.js'
 
 /**
  * The codes an entry or evidence can fail with are declared unions; docs/protocol.md's rule tables
@@ -36,6 +36,6 @@ describe('validation codes and docs/protocol.md', () => {
 
   it('§6 names the queue and adapter answers, §7 the evidence codes (a failing half keeps its own code)', () => {
     assert.deepEqual(sorted(tableCodes('## 6. Gossip')), ['internal', 'overloaded'])
-    assert.deepEqual(sorted(tableCodes('## 7. Evidence')), sorted([...EVIDENCE_RULE_CODES, 'duplicate']))
+    assert.deepEqual(sorted(tableCodes('## 7. Evidence')), sorted(EVIDENCE_INGEST_CODES.filter(c => (EVIDENCE_RULE_CODES as readonly string[]).includes(c) || c === 'duplicate' || c === 'store-unavailable')))
   })
 })

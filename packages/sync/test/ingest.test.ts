@@ -35,6 +35,15 @@ describe('ingest', () => {
     await rm(dir, { recursive: true, force: true })
   })
 
+  it('answers a replay of a held entry from the store, before checking any signature', async () => {
+    const e1 = entry(f, 0, 1, undefined, [1, 2])
+    await ingest.accept(e1.bytes, 'p')
+    // A clock at 0 would IGNORE the entry as from the future if its checks ran at all.
+    const early = new Ingest(f.net, store, quiet, {}, () => 0)
+    await assert.rejects(early.accept(e1.bytes, 'p'), rule('IGNORE', 'duplicate'))
+    await assert.rejects(early.accept(entry(f, 0, 2, e1, [3]).bytes, 'p'), rule('IGNORE', 'future'))
+  })
+
   it('appends in order and ignores duplicates', async () => {
     const e1 = entry(f, 0, 1, undefined, [1, 2])
     assert.equal(await ingest.accept(e1.bytes, 'p'), 'appended')

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createHubNode, type HubNode } from '@ecandle/net'
+import { peerIdFromPublicKey, signerFromSeed } from '@ecandle/protocol'
 import { entry, fixture } from '@ecandle/protocol/testing'
 import { Store } from '@ecandle/store'
 import { headsProtocol, serve } from '@ecandle/wire'
@@ -20,7 +21,7 @@ describe('sync service (two real libp2p nodes, real LevelDB)', () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true })
   })
 
-  async function peer (n: number, f = fixture()): Promise<{ node: HubNode, store: Store, ingest: Ingest, sync: SyncService }> {
+  async function peer (n: number, f = fixture(), intervalMs = 60_000): Promise<{ node: HubNode, store: Store, ingest: Ingest, sync: SyncService }> {
     const dir = await mkdtemp(join(tmpdir(), 'ecandle-sync-'))
     dirs.push(dir)
     const store = await Store.open(dir, f.net.id)
@@ -29,7 +30,7 @@ describe('sync service (two real libp2p nodes, real LevelDB)', () => {
     nodes.push(node)
     await node.start()
     const ingest = new Ingest(f.net, store, quiet, {}, () => Number.MAX_SAFE_INTEGER)
-    const sync = new SyncService({ node, net: f.net, store, ingest, logger: quiet }, { intervalMs: 60_000, requestTimeoutMs: 5000, concurrency: 2 })
+    const sync = new SyncService({ node, net: f.net, store, ingest, logger: quiet }, { intervalMs, requestTimeoutMs: intervalMs < 60_000 ? 500 : 5000, concurrency: 2 })
     await sync.start()
     return { node, store, ingest, sync }
   }
@@ -81,5 +82,38 @@ describe('sync service (two real libp2p nodes, real LevelDB)', () => {
     assert.ok(Date.now() - t0 < 2000, `stop took ${Date.now() - t0} ms`)
     assert.equal(await Promise.race([settled, 'still running']), 'rejected', 'the exchange had ended when stop resolved')
     await assert.rejects(b.sync.syncWith(slow.peerId.toString()), /stopped/)
+  })
+
+  it('anti-entropy reaches a peer with entries past peers that never answer', async function () {
+    this.timeout(30_000)
+    const f = fixture()
+    // Four peers that take the heads request and never answer, connected before the one that would
+    // and ordered before it (the first ones any round would ask).
+    const silent: HubNode[] = []
+    for (let i = 0; i < 4; i++) {
+      const n = await createHubNode({ seed: new Uint8Array(32).fill(40 + i), networkId: f.net.id, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [] })
+      nodes.push(n)
+      await n.start()
+      await n.handle(headsProtocol.name(f.net.id), () => {})
+      silent.push(n)
+    }
+    const last = silent.map(n => n.peerId.toString()).sort()[3]
+    let k = 50
+    while (peerIdFromPublicKey(signerFromSeed(new Uint8Array(32).fill(100 + k)).publicKey) <= last) k++
+    const a = await peer(k, f)
+    let prev
+    for (let seq = 1; seq <= 5; seq++) {
+      prev = entry(f, 0, seq, prev, [seq])
+      await a.ingest.accept(prev.bytes, 'local')
+    }
+    const b = await peer(k + 1, f, 300)
+    for (const n of silent) await b.node.dial(n.getMultiaddrs()[0])
+    await b.node.dial(a.node.getMultiaddrs()[0])
+    const t0 = Date.now()
+    while (b.store.head(f.hubIds[0])?.seq !== 5) {
+      if (Date.now() - t0 > 15_000) throw new Error(`not synced after 15 s: ${JSON.stringify(b.sync.counts)}`)
+      await new Promise(resolve => setTimeout(resolve, 100))
+    }
+    assert.ok(b.sync.counts.errors >= 1, 'the silent peers were asked and failed')
   })
 })

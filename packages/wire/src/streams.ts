@@ -136,14 +136,30 @@ type Registrar = Pick<Libp2p, 'handle' | 'unhandle'>
 
 /** Registers `handler` for `protocol`. Never throws into libp2p: every failure aborts just its stream. */
 export async function serve (node: Registrar, protocol: string, handler: Handler, opts: ServeOptions, log: StreamLogger): Promise<Served> {
-  const closing = new AbortController()
+  // One controller per answer, aborted by its deadline or by `close`/the component's stop through
+  // this set: no AbortSignal.any over long-lived signals, which keeps a WeakRef per answer on them
+  // (tens of thousands under a stream flood) until they are aborted.
+  const answers = new Set<AbortController>()
+  let closed: Error | undefined
+  const stopAll = (why: Error): void => {
+    closed ??= why
+    for (const c of answers) c.abort(why)
+  }
+  const onStop = (): void => { stopAll(new Error(`${protocol}: server stopped`)) }
+  opts.signal?.addEventListener('abort', onStop, { once: true })
   const inFlight = new Set<Promise<void>>()
   await node.handle(protocol, ({ stream, connection }) => {
     const peer = connection.remotePeer.toString()
-    const run = answer(stream, peer, handler, opts, closing.signal).catch((err: any) => {
+    const ctl = new AbortController()
+    if (closed !== undefined) ctl.abort(closed)
+    answers.add(ctl)
+    const run = answer(stream, peer, handler, opts, ctl).catch((err: any) => {
       log.debug({ protocol, peer, err: String(err?.message ?? err) }, 'stream failed')
       stream.abort(err instanceof Error ? err : new Error(String(err)))
-    }).finally(() => { inFlight.delete(run) })
+    }).finally(() => {
+      answers.delete(ctl)
+      inFlight.delete(run)
+    })
     inFlight.add(run)
     // Relayed connections are "limited": hubs reached only through a relay sync over them too
     // (the relay's limits are sized for hub traffic: docs/networking.md).
@@ -153,27 +169,29 @@ export async function serve (node: Registrar, protocol: string, handler: Handler
     get inFlight () { return inFlight.size },
     async close () {
       await node.unhandle(protocol).catch(() => {})
-      closing.abort(new Error(`${protocol}: server stopped`))
+      opts.signal?.removeEventListener('abort', onStop)
+      stopAll(new Error(`${protocol}: server stopped`))
       await Promise.allSettled([...inFlight])
     }
   }
 }
 
-async function answer (stream: Parameters<Parameters<Registrar['handle']>[1]>[0]['stream'], peer: string, handler: Handler, opts: ServeOptions, closing: AbortSignal): Promise<void> {
-  const signal = AbortSignal.any([AbortSignal.timeout(opts.timeoutMs), closing, ...(opts.signal === undefined ? [] : [opts.signal])])
-  const onAbort = (): void => { stream.abort(new Error(closing.aborted || opts.signal?.aborted === true ? 'server stopped' : 'deadline passed')) }
-  if (signal.aborted) { onAbort(); return }
-  signal.addEventListener('abort', onAbort, { once: true })
+async function answer (stream: Parameters<Parameters<Registrar['handle']>[1]>[0]['stream'], peer: string, handler: Handler, opts: ServeOptions, ctl: AbortController): Promise<void> {
+  const signal = ctl.signal
+  const deadline = setTimeout(() => { ctl.abort(new Error('deadline passed')) }, opts.timeoutMs)
+  const onAbort = (): void => { stream.abort(signal.reason instanceof Error ? signal.reason : new Error('deadline passed')) }
   try {
+    if (signal.aborted) { onAbort(); return }
+    signal.addEventListener('abort', onAbort, { once: true })
     let req: Uint8Array | undefined
     for await (const frame of lp.decode(stream.source, { maxDataLength: opts.maxRequestBytes })) {
       req = frame.subarray()
       break
     }
     if (req === undefined) throw new WireError('no-request', 'no request')
-    // A sink on a stream reset under it may never settle: the signal ends the answer regardless.
     await Promise.race([stream.sink(lp.encode(checkSize(handler(req, peer, signal), opts.maxResponseBytes))), aborted(signal)])
   } finally {
+    clearTimeout(deadline)
     signal.removeEventListener('abort', onAbort)
   }
 }

@@ -1,0 +1,64 @@
+import type { Network } from '@ecandle/protocol'
+import type { Store } from '@ecandle/store'
+import type { IngestLogger } from '@ecandle/sync'
+
+/** What the catch-up needs of sync (SyncService implements it). */
+export interface OwnLogPeers {
+  /** The head seq of `hub`'s log as each connected validator holds it (0: none of it); peers that do not answer are left out. */
+  validatorHeads: (hub: string, opts?: { signal?: AbortSignal }) => Promise<Array<{ peer: string, seq: number }>>
+  /** Fetches from `peer` every entry it has that we lack. */
+  syncWith: (peer: string, opts?: { signal?: AbortSignal }) => Promise<unknown>
+}
+
+/**
+ * A hub must never sign a sequence number it signed before: two entries at one seq are
+ * equivocation. Its database may be behind its own log as the network holds it (a restored SD
+ * card, a fresh database beside the old key), so before its first entry of a run the hub asks the
+ * other validators for the head of its own log and fetches what they hold of it; only then may it
+ * append (`ready`). Until at least one other validator has answered it does not append at all
+ * (devices are told busy and resend). A network with no other validator has nobody to ask.
+ */
+export class OwnLogCatchUp {
+  ready: boolean
+  private attempt?: Promise<void>
+  private waitingLogged = false
+
+  constructor (
+    private readonly net: Network,
+    private readonly self: string,
+    private readonly store: Store,
+    private readonly peers: OwnLogPeers,
+    private readonly log: IngestLogger
+  ) {
+    this.ready = !net.validatorIds.some(v => v !== self)
+  }
+
+  /** Starts one attempt unless ready or one is running (HubLog calls it every entry interval until ready). */
+  poke (): void {
+    if (this.ready || this.attempt !== undefined) return
+    this.attempt = this.tryOnce().catch((err: any) => {
+      this.log.warn({ err: String(err?.message ?? err) }, 'own log catch-up failed; trying again')
+    }).finally(() => { this.attempt = undefined })
+  }
+
+  /** Resolves once the current attempt (if any) has ended. */
+  async settled (): Promise<void> { await this.attempt }
+
+  private async tryOnce (): Promise<void> {
+    const ours = (): number => this.store.head(this.self)?.seq ?? 0
+    const heads = await this.peers.validatorHeads(this.self)
+    if (heads.length === 0) {
+      if (!this.waitingLogged) this.log.info({ head: ours() }, 'own log: no other validator reached yet; not appending until one says how far our log goes (devices are told busy)')
+      this.waitingLogged = true
+      return
+    }
+    const highest = Math.max(...heads.map(h => h.seq))
+    for (const h of heads) if (h.seq > ours()) await this.peers.syncWith(h.peer).catch(() => {})
+    if (ours() < highest) {
+      this.log.warn({ head: ours(), peers: highest }, 'own log: the network holds more of it than our database; fetching it before appending')
+      return
+    }
+    this.ready = true
+    this.log.info({ head: ours(), asked: heads.length }, 'own log caught up with the network: appending')
+  }
+}
