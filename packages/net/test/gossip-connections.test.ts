@@ -3,7 +3,8 @@ import type { Connection, Message } from '@libp2p/interface'
 import { createHubNode, isRelayed, type HubNode } from '../src/index.js'
 
 const seed = (n: number): Uint8Array => new Uint8Array(32).fill(n)
-const TOPIC = 't'
+// One of the network's topics: a hub handles no other (score.ts).
+const TOPIC = '/ecandle/test/entries/1'
 
 /** Polls `f` every 50 ms until it returns something other than undefined/false. */
 async function until<T> (what: string, f: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
