@@ -70,6 +70,9 @@ export class HubLog implements BridgeHost {
 
   async stop (): Promise<void> {
     clearInterval(this.timer)
+    // Not caught up: nothing may be written, and no catch-up is begun while the hub stops (one
+    // running asks through sync, which aborts it when it stops).
+    if (this.catchUp?.ready === false) return
     await this.flush()
   }
 
