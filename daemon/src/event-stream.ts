@@ -32,7 +32,8 @@ export class EventStreams {
   open (res: ServerResponse): boolean {
     if (this.clients.size >= this.opts.maxClients) {
       this.counts.refused++
-      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '10' })
+      // Connection: close: a refused client holds no socket (and its buffers) here.
+      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '10', connection: 'close' })
       res.end(JSON.stringify({ error: 'unavailable', message: `${this.opts.maxClients} event streams are open; try again later` }))
       return false
     }
