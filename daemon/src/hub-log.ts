@@ -66,6 +66,7 @@ export class HubLog implements BridgeHost {
 
   start (): void {
     this.timer = setInterval(() => { void this.flush() }, this.opts.entryIntervalMs)
+    this.catchUp?.poke()
   }
 
   async stop (): Promise<void> {
@@ -120,9 +121,9 @@ export class HubLog implements BridgeHost {
     if (periodEnd < nowS - this.opts.maxReportAgeS || periodEnd < this.net.def.genesisTime) return this.refuse('clock', `report ${device}#${counter} ended before genesis or too long ago`)
 
     // A store that cannot write now (disk full) must not be told reports it would only hold in memory.
-    // Nor while our own log may be behind what peers hold of it: no entry may be signed yet.
-    if (!this.store.writable.writable || this.catchUp?.ready === false) {
-      this.catchUp?.poke()
+    // Nor while our own log may be behind what peers hold of it (no entry may be signed yet): the
+    // report waits up to an entry interval for the catch-up (held, so bounded by maxPending).
+    if (!this.store.writable.writable || (this.catchUp !== undefined && !(await this.catchUp.whenReady(this.opts.entryIntervalMs)))) {
       this.counts.busy++
       return { status: 'busy' }
     }

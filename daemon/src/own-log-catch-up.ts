@@ -22,6 +22,7 @@ export class OwnLogCatchUp {
   ready: boolean
   private attempt?: Promise<void>
   private waitingLogged = false
+  private readonly waiting = new Set<() => void>()
 
   constructor (
     private readonly net: Network,
@@ -39,6 +40,27 @@ export class OwnLogCatchUp {
     this.attempt = this.tryOnce().catch((err: any) => {
       this.log.warn({ err: String(err?.message ?? err) }, 'own log catch-up failed; trying again')
     }).finally(() => { this.attempt = undefined })
+  }
+
+  /**
+   * Resolves true once ready (at once if it is), false after `ms` if not: a report that arrives while
+   * the hub catches up waits a little for it (at start that takes a round trip) rather than being
+   * told busy at once (a device resends only seconds later).
+   */
+  async whenReady (ms: number): Promise<boolean> {
+    if (this.ready) return true
+    this.poke()
+    let done!: () => void
+    const woken = new Promise<void>(resolve => { done = resolve })
+    this.waiting.add(done)
+    const timer = setTimeout(done, ms)
+    try {
+      await woken
+    } finally {
+      clearTimeout(timer)
+      this.waiting.delete(done)
+    }
+    return this.ready
   }
 
   /** Resolves once the current attempt (if any) has ended. */
@@ -59,6 +81,7 @@ export class OwnLogCatchUp {
       return
     }
     this.ready = true
+    for (const wake of this.waiting) wake()
     this.log.info({ head: ours(), asked: heads.length }, 'own log caught up with the network: appending')
   }
 }

@@ -58,6 +58,14 @@ describe('own log catch-up (a hub never re-signs a seq)', () => {
     assert.equal(c.ready, true)
   })
 
+  it('whenReady: a report waits for the catch-up (true), or only so long (false)', async () => {
+    let answers: Array<{ peer: string, seq: number }> = []
+    const c = new OwnLogCatchUp(f.net, f.hubIds[0], store, { validatorHeads: async () => answers, syncWith: async () => {} }, quiet)
+    assert.equal(await c.whenReady(50), false, 'nobody answered within 50 ms')
+    answers = [{ peer: f.hubIds[1], seq: 0 }]
+    assert.equal(await c.whenReady(10_000), true)
+  })
+
   it('stays not ready while the network holds more of our log than it could fetch', async () => {
     const peers: OwnLogPeers = { validatorHeads: async () => [{ peer: f.hubIds[1], seq: 5 }], syncWith: async () => {} }
     const c = new OwnLogCatchUp(f.net, f.hubIds[0], store, peers, quiet)
