@@ -4,11 +4,11 @@ import { buildHistory } from '@ecandle/audit/testing'
 import { decodeCertificateMessage, decodeEntryMessage, decodeEvidenceMessage } from '@ecandle/client'
 import { decodeMessage, encodeFrame, encodeMessage, FrameDecoder, FrameError, parseFrameBody } from '@ecandle/hardware-bridge'
 import {
-  decodeEntry, encodeBundle, encodeEvidence, parseNetwork, ProtocolError, signConsensus, signEntry, verifyBundle, verifyCertificate, verifyConsensus,
-  verifyEntry, verifyEvidence, verifyReport
+  decodeEntry, encodeBundle, encodeEvidence, parseNetwork, ProtocolError, signApproval, signConsensus, signEntry, signerFromSeed, verifyApproval, verifyBundle,
+  verifyCertificate, verifyConsensus, verifyEntry, verifyEvidence, verifyOperation, verifyReport, verifyResolution
 } from '@ecandle/protocol'
-import { fixture, GENESIS } from '@ecandle/protocol/testing'
-import { certificatesProtocol, entriesProtocol, headsProtocol, tallyProtocol, wireProtocols, type WireProtocol } from '@ecandle/wire'
+import { deviceAddOp, fixture, GENESIS, govFixture, resolution } from '@ecandle/protocol/testing'
+import { certificatesProtocol, entriesProtocol, governanceProtocol, headsProtocol, tallyProtocol, wireProtocols, type WireProtocol } from '@ecandle/wire'
 import { fuzzBytes, neverCrashes, RUNS } from './inputs.js'
 
 /**
@@ -55,13 +55,27 @@ describe(`fuzz: decoders (${RUNS} inputs each)`, function () {
     neverCrashes(fuzzBytes(history.certs), b => decodeCertificateMessage(net, b), protocolErrors)
   })
 
-  it('request/response protocols: every request and response frame (heads, entries, certificates, tally)', () => {
+  // Governance objects: a maker-signed device-add, an approval of it, a resolution carrying both.
+  const gf = govFixture()
+  const addBytes = deviceAddOp(gf, { id: 'fz-d1', key: signerFromSeed(new Uint8Array(32).fill(0x61)), hub: 0, exp: 50 })
+  const addId = verifyOperation(gf.net.id, addBytes).id
+  const approval = signApproval(gf.net.id, gf.hubs[0], { op: addId, as: 'validator', yes: true })
+  const resolved = resolution(gf, addBytes, addId, gf.hubs.slice(0, 3))
+
+  it('governance operations, approvals and resolutions (verifyOperation, verifyApproval, verifyResolution)', () => {
+    neverCrashes(fuzzBytes([addBytes]), b => verifyOperation(gf.net.id, b), protocolErrors)
+    neverCrashes(fuzzBytes([approval], 512), b => verifyApproval(gf.net.id, b), protocolErrors)
+    neverCrashes(fuzzBytes([resolved]), b => verifyResolution(gf.net.id, b), protocolErrors)
+  })
+
+  it('request/response protocols: every request and response frame (heads, entries, certificates, tally, governance)', () => {
     const heads = [{ hub: f.hubIds[0], seq: 3, id: decodeEntry(entries[0]).id }, { hub: f.hubIds[1], seq: 1, id: decodeEntry(entries[1]).id }]
     // Valid requests, and a valid response frame to each.
     const cases: Array<{ proto: WireProtocol<any, any>, reqs: unknown[], frames: unknown[] }> = [
       { proto: headsProtocol, reqs: [{}], frames: [heads] },
       { proto: entriesProtocol, reqs: [{ hub: f.hubIds[0], from: 1, limit: 64 }], frames: entries.slice(0, 3) },
       { proto: certificatesProtocol, reqs: [{ from: 0, limit: 64 }], frames: history.certs },
+      { proto: governanceProtocol, reqs: [{ epoch: 3, ids: [] }, { epoch: null, ids: [addId] }], frames: [resolved] },
       { proto: tallyProtocol, reqs: [{ epoch: 1, account: 'ab'.repeat(32) }, { epoch: 0, account: null }], frames: [{ proof: { leaf: new Uint8Array(40), path: [{ side: 'left', hash: 'cd'.repeat(32) }] } }, { leaves: [new Uint8Array(40), new Uint8Array(50)] }] }
     ]
     assert.deepEqual(cases.map(c => c.proto.id).sort(), Object.keys(wireProtocols).sort(), 'every protocol of @ecandle/wire is fuzzed')
