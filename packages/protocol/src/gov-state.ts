@@ -370,7 +370,8 @@ export interface Decided {
  * by `checkResolution`, no two writing one key, and the validator-set change within its bounds.
  */
 export function decideGovernance (s: EpochState, resolutions: readonly VerifiedResolution[], opts: CheckOptions = {}): Decided {
-  const checked = resolutions.map(r => checkResolution(s, r, opts))
+  // Applied in id order (a value's order): hubs added together join the set in that order, whatever order the caller holds them in.
+  const checked = [...resolutions].sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0).map(r => checkResolution(s, r, opts))
   // Operations that touch the same device, key, hub or the parameters in one value have no agreed order: refused.
   const owner = new Map<string, string>()
   for (const c of checked) {

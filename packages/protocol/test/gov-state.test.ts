@@ -246,6 +246,13 @@ describe('network state: a value as a whole', () => {
     const s7 = genesisState(f7.net)
     const ap = (b: Uint8Array): VerifiedResolution => verifyResolution(f7.net.id, resolution(f7, b, verifyOperation(f7.net.id, b).id, f7.hubs.slice(0, 5)))
     assert.equal(decideGovernance(s7, [ap(hubAdd(0, 12, f7)), ap(hubAdd(1, 12, f7))]).next.next.ids.length, 9)
+    // Hubs added together join in resolution id order, whatever order they are given in: one next state.
+    const two = [ap(hubAdd(0, 12, f7)), ap(hubAdd(1, 12, f7))]
+    const [x, y] = [decideGovernance(s7, two).next, decideGovernance(s7, [...two].reverse()).next]
+    assert.equal(x.hash, y.hash)
+    assert.deepEqual(x.next.ids, y.next.ids)
+    const byId = [...two].sort((a, b) => a.id < b.id ? -1 : 1).map(r => (r.op.op as Extract<Operation, { type: 'hub-add' }>).hub)
+    assert.deepEqual(x.next.ids.slice(7), byId)
     expectValidation(() => decideGovernance(s7, [ap(hubAdd(0, 12, f7)), ap(hubAdd(1, 12, f7)), ap(hubAdd(2, 12, f7))]), 'REJECT', 'set-change-too-large')
   })
 
