@@ -132,7 +132,7 @@ export class Hub {
         },
         onGap: (_hub, _from, peer) => { this.sync.requestSync(peer) }
       }, this.now, () => admissionLookup(this.chain.latest), () => ({ lookup: admissionLookup(this.chain.latest), validators: this.chain.validatorsAt }))
-      this.sync = new SyncService({ node, net, store, ingest: this.ingest, logger: this.log }, {
+      this.sync = new SyncService({ node, net, store, ingest: this.ingest, logger: this.log, isHub: (h) => this.chain.latest.hubs.has(h) }, {
         intervalMs: this.config.syncIntervalMs, requestTimeoutMs: 10_000, concurrency: profile.syncConcurrency
       })
       this.gossip.subscribe(topics.entries(net.id), async (data, from) => {

@@ -116,7 +116,11 @@ export function verifyEntry (net: Network, bytes: Uint8Array, nowMs: number, loo
  * first that fails, the signatures of the reports before it in one batch, and the rest in order.
  */
 export async function verifyEntryAsync (net: Network, bytes: Uint8Array, nowMs: number, verifier: SignatureVerifier = defaultVerifier(), lookup: EntryLookup = genesisLookup(net)): Promise<VerifiedEntry> {
-  const e = decodeEntryRejecting(bytes)
+  return await verifyDecodedEntryAsync(net, decodeEntryRejecting(bytes), nowMs, verifier, lookup)
+}
+
+/** verifyEntryAsync after `decodeEntryRejecting`, for a caller that decoded the bytes already (ingest: each entry is decoded once). */
+export async function verifyDecodedEntryAsync (net: Network, e: DecodedEntry, nowMs: number, verifier: SignatureVerifier = defaultVerifier(), lookup: EntryLookup = genesisLookup(net)): Promise<VerifiedEntry> {
   const hubKey = lookup.hubKey(e.payload.hub, e.payload.epoch)
   const [ok] = await verifier.verifyAll([{ publicKey: hubKey, domain: entryDomain(net.id), message: e.body, signature: e.signature }])
   entryRulesAfterSignature(net, e, ok, nowMs)
@@ -163,7 +167,8 @@ export function signVerifiedEntry (net: Network, signer: Signer, header: Omit<En
   return { ...e, reports }
 }
 
-function decodeEntryRejecting (bytes: Uint8Array): DecodedEntry {
+/** decodeEntry, with its failures as REJECT `entry-<code>` (what verifyEntry throws for them). */
+export function decodeEntryRejecting (bytes: Uint8Array): DecodedEntry {
   try {
     return decodeEntry(bytes)
   } catch (err) {

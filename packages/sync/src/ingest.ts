@@ -1,6 +1,7 @@
 import {
-  APPEND_CODES, checkAppend, contentId, decodeEntry, encodeEvidence, ENTRY_CODES, equalBytes, EVIDENCE_CODES, genesisLookup, rules, verifyEntryAsync,
-  verifyEvidence, ValidationError, type EntryLookup, type Network, type ValidatorsFor, type VerifiedEntry, type VerifiedEvidence
+  APPEND_CODES, checkAppend, contentId, decodeEntry, decodeEntryRejecting, decodeReport, encodeEvidence, ENTRY_CODES, equalBytes, EVIDENCE_CODES, genesisLookup, rules,
+  verifyDecodedEntryAsync, verifyEvidence, ValidationError, type DecodedEntry, type EntryLookup, type Network, type ValidatorsFor, type VerifiedEntry,
+  type VerifiedEvidence
 } from '@ecandle/protocol'
 import { StoreError, type Store } from '@ecandle/store'
 
@@ -71,14 +72,16 @@ export class Ingest {
    * A gap queues the entry (bounded) and asks for sync.
    */
   async accept (bytes: Uint8Array, from: string, opts: { sync?: boolean } = {}): Promise<IngestResult> {
-    // A replay of an entry we hold costs a decode and one read, not its signatures.
-    if (await this.held(bytes)) {
+    // Decoded once (malformed bytes: REJECT as verifyEntry would). A replay of an entry we hold costs
+    // that decode and one read, not its signatures.
+    const e = decodeEntryRejecting(bytes)
+    if (await this.held(e)) {
       this.counts.duplicate++
       throw ingestRule.ignore('duplicate', 'entry already held')
     }
     // Signatures are checked on worker threads (every core), with verifyEntry's rules in its order
     // and the admission rules of the newest network state; the stateful step still runs in arrival order.
-    const verified = verifyEntryAsync(this.net, bytes, this.now(), undefined, this.lookup())
+    const verified = verifyDecodedEntryAsync(this.net, e, this.now(), undefined, this.lookup())
     verified.catch((err: unknown) => {
       // A decision we have not seen yet may admit its hub or device: kept (bounded) and tried again.
       if (err instanceof ValidationError && WAIT_CODES.has(err.code)) this.wait(bytes, from)
@@ -118,18 +121,12 @@ export class Ingest {
     }
   }
 
-  /** Whether these exact bytes are an entry we hold (malformed bytes are for verifyEntry to refuse). */
-  private async held (bytes: Uint8Array): Promise<boolean> {
-    let hub: string
-    let seq: number
-    try {
-      ({ hub, seq } = decodeEntry(bytes).payload)
-    } catch {
-      return false
-    }
+  /** Whether these exact bytes are an entry we hold. */
+  private async held (e: DecodedEntry): Promise<boolean> {
+    const { hub, seq } = e.payload
     if (seq > (this.store.head(hub)?.seq ?? 0)) return false
     const ours = await this.store.getEntry(hub, seq)
-    return ours !== undefined && equalBytes(ours, bytes)
+    return ours !== undefined && equalBytes(ours, e.bytes)
   }
 
   /** Serialise a stateful step behind every earlier one. */
@@ -185,14 +182,30 @@ export class Ingest {
   /** A report reusing a counter: if the earlier report differs, the device equivocated. */
   private async reportEquivocation (e: VerifiedEntry): Promise<void> {
     for (const r of e.reports) {
-      const loc = await this.store.findReport(r.report.device, r.report.counter)
+      const { device, counter } = r.report
+      const loc = await this.store.findReport(device, counter)
       if (loc === undefined) continue
-      const hub = this.net.devices.get(r.report.device)?.info.hub
-      const entryBytes = hub === undefined ? undefined : await this.store.getEntry(hub, loc.seq)
-      if (entryBytes === undefined) continue
-      const earlier = decodeEntry(entryBytes).payload.reports[loc.index]
+      const earlier = await this.reportAt(device, counter, loc, e.payload.hub)
       if (earlier !== undefined && !equalBytes(earlier, r.bytes)) await this.addEvidence(encodeEvidence('report', earlier, r.bytes))
     }
+  }
+
+  /**
+   * The stored report of `device` with `counter` at `loc` (seq and index; the index does not name the log).
+   * Usually in the log of the hub the device reports through now; a device moved by governance
+   * (or added after genesis) may have it in another hub's log, so every log long enough is tried.
+   */
+  private async reportAt (device: string, counter: number, loc: { seq: number, index: number }, likely: string): Promise<Uint8Array | undefined> {
+    const hubs = [likely, ...[...this.store.heads()].filter(([h, head]) => h !== likely && head.seq >= loc.seq).map(([h]) => h)]
+    for (const hub of hubs) {
+      const bytes = await this.store.getEntry(hub, loc.seq)
+      if (bytes === undefined) continue
+      const rb = decodeEntry(bytes).payload.reports[loc.index]
+      if (rb === undefined) continue
+      const r = decodeReport(rb).report
+      if (r.device === device && r.counter === counter) return rb
+    }
+    return undefined
   }
 
   /** Verifies and stores evidence (ours or gossiped); throws ValidationError for gossip. */

@@ -12,6 +12,11 @@ export interface SyncComponents {
   store: Store
   ingest: Ingest
   logger: IngestLogger
+  /**
+   * Whether `peer` is a hub whose log we keep: one that is or was a validator in the newest network
+   * state (hubs added by governance included). Default: the network file's.
+   */
+  isHub?: (peer: string) => boolean
 }
 
 export interface SyncInit {
@@ -52,6 +57,10 @@ export class SyncService implements Startable {
   }
 
   isStarted (): boolean { return !this.stopped }
+
+  private isHub (peer: string): boolean {
+    return this.components.isHub?.(peer) ?? this.components.net.hubs.has(peer)
+  }
 
   async start (): Promise<void> {
     if (!this.stopped) return
@@ -119,13 +128,13 @@ export class SyncService implements Startable {
   }
 
   /**
-   * The head seq of `hub`'s log as each connected validator holds it (0 when it holds none);
+   * The head seq of `hub`'s log as each connected hub (validator now or before) holds it (0 when it holds none);
    * peers that fail to answer are left out.
    */
   async validatorHeads (hub: string, opts: AbortOptions = {}): Promise<Array<{ peer: string, seq: number }>> {
     if (this.stopped) return []
     const { node, net } = this.components
-    const peers = node.getPeers().map(p => p.toString()).filter(p => net.hubs.has(p))
+    const peers = node.getPeers().map(p => p.toString()).filter(p => this.isHub(p))
     const answers = await Promise.all(peers.map(async peer => {
       try {
         const heads = await this.track(fetchHeads(node, peerIdFromString(peer), net.id, this.callOptions(opts)))
@@ -168,7 +177,7 @@ export class SyncService implements Startable {
     const o = this.callOptions(opts)
     let fetched = 0
     for (const h of await fetchHeads(node, peer, net.id, o)) {
-      if (!net.hubs.has(h.hub)) continue
+      if (!this.isHub(h.hub)) continue
       const ours = store.head(h.hub)?.seq ?? 0
       if (h.seq > ours) {
         fetched += await this.fetch(peer, h.hub, ours + 1, h.seq, o)

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ValidationError } from '@ecandle/protocol'
-import { entry, fixture, type Fixture } from '@ecandle/protocol/testing'
+import { epochOf, genesisLookup, genesisValidators, signEntry, signerFromSeed, signReport, ValidationError, type EntryLookup } from '@ecandle/protocol'
+import { entry, fixture, GENESIS, type Fixture } from '@ecandle/protocol/testing'
 import { Store } from '@ecandle/store'
 import { Ingest } from '../src/index.js'
 
@@ -78,8 +78,25 @@ describe('ingest', () => {
     const e1 = entry(f, 0, 1, undefined, [5])
     await ingest.accept(e1.bytes, 'p')
     await assert.rejects(ingest.accept(entry(f, 0, 2, e1, [5]).bytes, 'p'), rule('REJECT', 'counter-reused'))
+    assert.deepEqual(evidence, ['report'])
     // Counters are unique, not increasing: a late lower counter is fine.
     assert.equal(await ingest.accept(entry(f, 0, 2, e1, [3]).bytes, 'p'), 'appended')
+  })
+
+  it('finds the earlier report of a reused counter in whichever log holds it (a device added or moved by governance)', async () => {
+    const key = signerFromSeed(new Uint8Array(32).fill(77))
+    const g = genesisLookup(f.net)
+    // A device the network file does not name, registered at both hubs (as before and after a move).
+    const lookup: EntryLookup = { hubKey: g.hubKey, device: (d, hub, stamp) => d === 'gov-d' ? { publicKey: key.publicKey, ratedWhPerDay: 1000 } : g.device(d, hub, stamp) }
+    const gov = new Ingest(f.net, store, quiet, { onEvidence: ev => evidence.push(ev.kind) }, () => NOW, () => lookup, () => ({ lookup, validators: genesisValidators(f.net) }))
+    const signed = (h: number, n: number): Uint8Array => {
+      const time = (GENESIS + 100 + n) * 1000
+      const report = signReport(key, { device: 'gov-d', counter: 5, periodStart: GENESIS + 90 + n, periodEnd: GENESIS + 100 + n, energyMwh: 10, solarMwh: 20, litS: 5, batteryMv: 3700, soc: 80, tempDeciC: 250, faults: 0 })
+      return signEntry(f.net, f.hubs[h], { hub: f.hubIds[h], seq: 1, prev: null, epoch: epochOf(f.net, time), time, reports: [report] })
+    }
+    await gov.accept(signed(0, 1), 'p')
+    await assert.rejects(gov.accept(signed(1, 2), 'p'), rule('REJECT', 'counter-reused'))
+    assert.deepEqual(evidence, ['report'])
   })
 
   it('ignores an entry whose prev is not our head (a fork) and rejects bad signatures', async () => {

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createHubNode, type HubNode } from '@ecandle/net'
-import { peerIdFromPublicKey, signerFromSeed } from '@ecandle/protocol'
+import { genesisLookup, peerIdFromPublicKey, signerFromSeed, type EntryLookup } from '@ecandle/protocol'
 import { entry, fixture } from '@ecandle/protocol/testing'
 import { Store } from '@ecandle/store'
 import { headsProtocol, serve } from '@ecandle/wire'
@@ -21,7 +21,7 @@ describe('sync service (two real libp2p nodes, real LevelDB)', () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true })
   })
 
-  async function peer (n: number, f = fixture(), intervalMs = 60_000): Promise<{ node: HubNode, store: Store, ingest: Ingest, sync: SyncService }> {
+  async function peer (n: number, f = fixture(), intervalMs = 60_000, o: { lookup?: EntryLookup, isHub?: (h: string) => boolean } = {}): Promise<{ node: HubNode, store: Store, ingest: Ingest, sync: SyncService }> {
     const dir = await mkdtemp(join(tmpdir(), 'ecandle-sync-'))
     dirs.push(dir)
     const store = await Store.open(dir, f.net.id)
@@ -29,8 +29,8 @@ describe('sync service (two real libp2p nodes, real LevelDB)', () => {
     const node = await createHubNode({ seed: new Uint8Array(32).fill(100 + n), networkId: f.net.id, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [] })
     nodes.push(node)
     await node.start()
-    const ingest = new Ingest(f.net, store, quiet, {}, () => Number.MAX_SAFE_INTEGER)
-    const sync = new SyncService({ node, net: f.net, store, ingest, logger: quiet }, { intervalMs, requestTimeoutMs: intervalMs < 60_000 ? 500 : 5000, concurrency: 2 })
+    const ingest = new Ingest(f.net, store, quiet, {}, () => Number.MAX_SAFE_INTEGER, o.lookup === undefined ? undefined : () => o.lookup!)
+    const sync = new SyncService({ node, net: f.net, store, ingest, logger: quiet, isHub: o.isHub }, { intervalMs, requestTimeoutMs: intervalMs < 60_000 ? 500 : 5000, concurrency: 2 })
     await sync.start()
     return { node, store, ingest, sync }
   }
@@ -56,6 +56,27 @@ describe('sync service (two real libp2p nodes, real LevelDB)', () => {
     for (const hub of f.hubIds) assert.ok(b.store.head(hub)?.id.equals(a.store.head(hub)!.id))
     assert.equal(b.store.reportCount, a.store.reportCount)
     assert.equal(await b.sync.syncWith(a.node.peerId.toString()), 0, 'nothing left to fetch')
+  })
+
+  it('fetches the log of a hub governance added (not in the network file) when told it is a hub, and no other', async () => {
+    const f = fixture()
+    const g = genesisLookup(f.net)
+    const added = signerFromSeed(new Uint8Array(32).fill(0x55))
+    const addedId = peerIdFromPublicKey(added.publicKey)
+    // The added hub took over hub 0's devices (as a device-move would).
+    const lookup: EntryLookup = { hubKey: (h, e) => h === addedId ? added.publicKey : g.hubKey(h, e), device: (d, h, e) => g.device(d, h === addedId ? f.hubIds[0] : h, e) }
+    const a = await peer(6, f, 60_000, { lookup })
+    let prev
+    for (let seq = 1; seq <= 3; seq++) {
+      prev = entry({ ...f, hubs: [added, f.hubs[1]], hubIds: [addedId, f.hubIds[1]] }, 0, seq, prev, [seq], lookup)
+      await a.ingest.accept(prev.bytes, 'local')
+    }
+    const file = await peer(7, f, 60_000, { lookup })
+    const gov = await peer(8, f, 60_000, { lookup, isHub: (h) => h === addedId || f.net.hubs.has(h) })
+    for (const b of [file, gov]) await b.node.dial(a.node.getMultiaddrs()[0])
+    assert.equal(await file.sync.syncWith(a.node.peerId.toString()), 0, 'the network file alone does not name it')
+    assert.equal(await gov.sync.syncWith(a.node.peerId.toString()), 3)
+    assert.equal(gov.store.head(addedId)?.seq, 3)
   })
 
   it('stop() aborts the exchanges in flight and resolves once they have ended', async () => {
