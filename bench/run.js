@@ -1,7 +1,7 @@
 // `npm run bench`: ingest throughput vs raw Ed25519, bytes on disk per report, RSS of a hub with
 // 1,000 devices (default and lowpower profiles), the container image size, and replication latency across 5 hub processes at two entry intervals.
 // Prints a table, then (last line of stdout) one JSON object. Progress goes to stderr.
-// Knobs (environment): BENCH_ONLY=ingest,rss,replication,agreement,devices,audit,pages,image,governance,reach  BENCH_MEASURE_S (60)  BENCH_WARMUP_S (12)
+// Knobs (environment): BENCH_ONLY=<parts, comma-separated; PARTS below>  BENCH_MEASURE_S (60)  BENCH_WARMUP_S (12)
 // BENCH_RSS_S (60)  BENCH_SHORT_INTERVAL_MS (250)  BENCH_PERIODS (101: report periods per device in
 // the ingest set, 1,000 devices → ~101k reports). `node bench/run.js --quick`: a short smoke run.
 import { cpus, loadavg } from 'node:os'
@@ -11,7 +11,12 @@ import { cpuPressure, log, round } from './lib/util.js'
 
 const quick = process.argv.includes('--quick')
 const env = (k, d) => process.env[k] === undefined || process.env[k] === '' ? d : Number(process.env[k])
-const only = new Set((process.env.BENCH_ONLY ?? 'ingest,rss,replication,agreement,devices,audit,pages,image,governance,reach').split(','))
+/** Every part of the bench, in run order; BENCH_ONLY picks some. */
+const PARTS = ['ingest', 'rss', 'replication', 'agreement', 'devices', 'audit', 'pages', 'reach', 'image', 'governance']
+const only = new Set(process.env.BENCH_ONLY === undefined || process.env.BENCH_ONLY === '' ? PARTS : process.env.BENCH_ONLY.split(','))
+for (const p of only) {
+  if (!PARTS.includes(p)) { process.stderr.write(`bench: unknown part ${p} in BENCH_ONLY (parts: ${PARTS.join(', ')})\n`); process.exit(2) }
+}
 const cfg = {
   periods: env('BENCH_PERIODS', quick ? 12 : 101),
   measureS: env('BENCH_MEASURE_S', quick ? 15 : 60),

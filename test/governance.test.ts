@@ -147,7 +147,7 @@ describe('governance: 4 hub processes change the network by vote, 4 s epochs', f
     r = await submit(new Uint8Array([1, 2, 3, 4, 5]))
     assert.equal(r.status, 400)
     // The same forgeries on the gossip topic, from a peer of our own: every hub REJECTs them.
-    const node = await createHubNode({ seed: generateSeed(), networkId: net.id, listen: [], bootstrap: net.def.bootstrap, blocked: new Set(), light: true })
+    const node = await createHubNode({ seed: generateSeed(), networkId: net.id, listen: [], bootstrap: net.def.bootstrap, blocked: new Set(), observer: true })
     try {
       const topic = topics.governance(net.id)
       node.services.pubsub.subscribe(topic)

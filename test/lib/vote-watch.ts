@@ -37,7 +37,7 @@ export class VoteWatch {
 
   static async start (net: Network): Promise<VoteWatch> {
     const w = new VoteWatch(net, undefined as unknown as HubNode)
-    const node = await createHubNode({ seed: generateSeed(), networkId: net.id, listen: [], bootstrap: net.def.bootstrap, blocked: w.blocked, light: true })
+    const node = await createHubNode({ seed: generateSeed(), networkId: net.id, listen: [], bootstrap: net.def.bootstrap, blocked: w.blocked, observer: true })
     ;(w as { node: HubNode }).node = node
     const topic = topics.consensus(net.id)
     node.services.pubsub.addEventListener('message', (evt) => {

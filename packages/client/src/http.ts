@@ -86,6 +86,9 @@ export class HubClient {
 
   async status (o?: CallOptions): Promise<Reply<'status'>> { return await this.call('status', {}, {}, o) }
 
+  /** The hub's checks (as `ecandle doctor`). A red check makes the hub answer HTTP 503 with the same body: returned too. */
+  async health (o?: CallOptions): Promise<Reply<'health'>> { return await this.call('health', {}, {}, o, undefined, [503]) }
+
   /** Connected peers. */
   async peers (o?: CallOptions): Promise<Reply<'peers'>> { return await this.call('peers', {}, {}, o) }
 
@@ -251,7 +254,8 @@ export class HubClient {
     return h
   }
 
-  private async request (method: string, path: string, query: Query, body: unknown, o: CallOptions = {}): Promise<Response> {
+  /** `answers`: statuses besides 2xx whose body is the route's answer (GET /health's 503). */
+  private async request (method: string, path: string, query: Query, body: unknown, o: CallOptions = {}, answers: readonly number[] = []): Promise<Response> {
     const qs = new URLSearchParams()
     for (const [k, v] of Object.entries(query)) if (v !== undefined) qs.set(k, String(v))
     const url = this.baseUrl + path + (qs.size > 0 ? `?${qs.toString()}` : '')
@@ -269,18 +273,18 @@ export class HubClient {
       if (o.signal?.aborted === true) throw o.signal.reason
       throw transportError(err, timeout.aborted, method, path)
     }
-    if (!res.ok) throw await apiError(res, method, path)
+    if (!res.ok && !answers.includes(res.status)) throw await apiError(res, method, path)
     return res
   }
 
   /** One JSON route of the contract: its method, its URL with `params` filled in, its answer type. */
-  private async call<R extends RouteName> (name: R, params: Record<string, string | number>, query: Query, o?: CallOptions, body?: unknown): Promise<Reply<R>> {
+  private async call<R extends RouteName> (name: R, params: Record<string, string | number>, query: Query, o?: CallOptions, body?: unknown, answers?: readonly number[]): Promise<Reply<R>> {
     const route = routes[name]
-    return await this.json(route.method, routePath(route, params), query, o, body)
+    return await this.json(route.method, routePath(route, params), query, o, body, answers)
   }
 
-  private async json<T> (method: string, path: string, query: Query, o?: CallOptions, body?: unknown): Promise<T> {
-    const res = await this.request(method, path, query, body, o)
+  private async json<T> (method: string, path: string, query: Query, o?: CallOptions, body?: unknown, answers?: readonly number[]): Promise<T> {
+    const res = await this.request(method, path, query, body, o, answers)
     const text = await res.text()
     try {
       return JSON.parse(text) as T

@@ -43,6 +43,19 @@ describe('HubClient', () => {
     assert.deepEqual(await c.epochs(), [], 'absent options are not sent')
   })
 
+  it('health(): a red check answers 503 with the same report, returned like a 200; other failures still throw', async () => {
+    const report = (status: string): unknown => ({ status, checks: [{ check: 'disk', level: status, message: 'x' }] })
+    routes['GET /health'] = (_req, res) => json(res, 503, report('red'))
+    const c = new HubClient(base)
+    assert.deepEqual(await c.health(), report('red'))
+    routes['GET /health'] = (_req, res) => json(res, 200, report('green'))
+    assert.deepEqual(await c.health(), report('green'))
+    routes['GET /health'] = (_req, res) => json(res, 500, { error: 'internal', message: 'boom' })
+    await assert.rejects(c.health(), { status: 500, code: 'internal' })
+    routes['GET /status'] = (_req, res) => json(res, 503, { error: 'unavailable', message: 'x' })
+    await assert.rejects(c.status(), { status: 503 }, 'only health reads a 503 as its answer')
+  })
+
   it('turns non-2xx answers into HubApiError with the server\'s status, code and message', async () => {
     routes['GET /tally/1'] = (_req, res) => json(res, 400, { error: 'bad-request', message: 'epoch must be an integer ≥ 0 and ?explain= a registered device' })
     routes['GET /metrics'] = (_req, res) => { res.writeHead(500); res.end('boom') }

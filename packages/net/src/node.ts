@@ -24,7 +24,7 @@ export type HubServices = {
   ping: Ping
   pubsub: PubSub<GossipsubEvents>
   dht: KadDHT
-  /** Hubs only (absent on light peers): how this node is reached. */
+  /** Hubs only (absent on observers): how this node is reached. */
   reach?: ReachService
   /** Connection limits, bans and the graylist watch (defences.ts). */
   defences: Defences
@@ -32,7 +32,7 @@ export type HubServices = {
 export type HubNode = Libp2p<HubServices>
 
 export interface HubNodeInit {
-  /** 32-byte Ed25519 seed of the hub (or light peer) key. */
+  /** 32-byte Ed25519 seed of the node's key. */
   seed: Uint8Array
   /** Network id: names the DHT protocol. */
   networkId: string
@@ -40,8 +40,12 @@ export interface HubNodeInit {
   bootstrap: string[]
   /** Peers this node refuses to talk to (a partition in tests). Mutable. */
   blocked?: Set<string>
-  /** A light peer: DHT client mode, no listening needed. */
-  light?: boolean
+  /**
+   * A gossip observer (tools and tests that watch the topics): no listener, DHT client mode, no reach
+   * services. Not a light peer: an auditor asks hubs over the request/response protocols only and is
+   * built by `createLightNode` (light-node.ts).
+   */
+  observer?: boolean
   /** Export libp2p and gossipsub metrics into this Prometheus registry (none when absent). */
   metrics?: HubNodeMetrics
   /** Connection manager limits (the daemon's resource profile); defaults below. */
@@ -81,7 +85,7 @@ export async function createHubNode (init: HubNodeInit): Promise<HubNode> {
   const blocked = init.blocked ?? new Set<string>()
   const isBlocked = (p: PeerId): boolean => blocked.has(p.toString())
   const subnets = new LocalSubnets()
-  const reach = reachParts(init.light === true ? undefined : init.reach)
+  const reach = reachParts(init.observer === true ? undefined : init.reach)
   const limits = init.connectionLimits ?? defaultConnectionLimits
   const { log, ...opts } = init.defences ?? { validators: [] }
   const defences = new Defences({ maxStrangers: Math.min(defaultDefenceOptions.maxStrangers, limits.maxConnections), ...opts }, log, init.metrics?.registry)
@@ -90,7 +94,7 @@ export async function createHubNode (init: HubNodeInit): Promise<HubNode> {
   const node = await createLibp2p<HubServices>({
     privateKey: await privateKeyFromSeed(init.seed) as any,
     addresses: {
-      listen: init.light === true ? [] : init.listen,
+      listen: init.observer === true ? [] : init.listen,
       appendAnnounce: init.reach?.announce ?? [],
       announceFilter: announceFilter(init.listen)
     },
@@ -134,7 +138,7 @@ export async function createHubNode (init: HubNodeInit): Promise<HubNode> {
       }) as any,
       dht: kadDHT({
         protocol: `/ecandle/${init.networkId}/kad/1.0.0`,
-        clientMode: init.light === true,
+        clientMode: init.observer === true,
         // Private addresses are filtered by the peer store (kept only inside our own subnets).
         peerInfoMapper: passthroughMapper,
         allowQueryWithZeroPeers: true

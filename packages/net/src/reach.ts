@@ -436,7 +436,7 @@ export interface ReachParts {
 }
 
 /**
- * The transports, services and discovery of a hub (`reach` given) or a light peer (none: it
+ * The transports, services and discovery of a hub (`reach` given) or a gossip observer (none: it
  * only dials, over TCP, WebSockets or a relay).
  */
 export function reachParts (opts: ReachOptions | undefined): ReachParts {

@@ -88,30 +88,12 @@ async function loadNewestEntries (): Promise<void> {
   }))
 }
 
-/** The routes this hub documents (its OpenAPI at docs/json): optional parts of the page look here, never probe. */
-let documented: Promise<string[]> | undefined
-async function routes (): Promise<string[]> {
-  documented ??= (async () => {
-    try {
-      const res = await fetch(new URL('docs/json', base), { signal: AbortSignal.timeout(5000) })
-      return res.ok ? Object.keys(((await res.json()) as { paths?: Record<string, unknown> }).paths ?? {}) : []
-    } catch {
-      documented = undefined // try again next time
-      return []
-    }
-  })()
-  return await documented
-}
-
-/** GET /health, where the hub has it: its own checks (disk, key, database…) join ours. */
+/** GET /health: the hub's own checks (disk, key, database…) join ours; null when the hub has no such route. */
 async function loadRemoteHealth (): Promise<void> {
-  if (!(await routes()).includes('/health')) { state.remoteHealth = null; return }
   try {
-    const res = await fetch(new URL('health', base), { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(5000) })
-    const body = await res.json() as { checks?: Array<{ check: string, level: Check['level'], message: string, fix?: string }> }
-    state.remoteHealth = Array.isArray(body.checks) ? body.checks : null
-  } catch {
-    state.remoteHealth = undefined
+    state.remoteHealth = (await client.health({ timeoutMs: 5000 })).checks
+  } catch (err) {
+    state.remoteHealth = err instanceof HubApiError && err.status === 404 ? null : undefined
   }
 }
 
@@ -153,15 +135,15 @@ async function refreshEvidence (): Promise<void> {
  */
 async function refreshGovernance (): Promise<void> {
   const section = byId('governance-section')
-  section.hidden = !(await routes()).includes('/gov')
-  if (section.hidden) return
   let list: GovList
   try {
     list = await client.gov()
-  } catch {
+  } catch (err) {
+    section.hidden = err instanceof HubApiError && err.status === 404
     fill(byId('governance'), h('p', { class: 'muted' }, 'Could not read GET /gov.'))
     return
   }
+  section.hidden = false
   const me = state.status?.peerId
   const waiting = list.operations.filter(o => o.status !== 'decided' && o.needsValidators && me !== undefined && o.notApprovedBy.includes(me))
   fill(byId('governance'), waiting.length === 0
