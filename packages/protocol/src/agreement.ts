@@ -1,7 +1,7 @@
 import { CID } from 'multiformats/cid'
 import { decodeCanonical, encode, expectBytes, expectMap, expectString, expectUint, isPlainObject } from './cbor.js'
 import { Domain, sha256, toHex, verifySignature, type Signer } from './crypto.js'
-import { asReject, DECODE_CODES, ProtocolError, reject, rules, ValidationError } from './errors.js'
+import { asReject, DECODE_CODES, isDecodeError, ProtocolError, rules, ValidationError } from './errors.js'
 import { governanceLimits } from './governance.js'
 import type { Network } from './network.js'
 import { genesisValidators, type ValidatorSet, type ValidatorsFor } from './validators.js'
@@ -163,6 +163,12 @@ export function verifyConsensus (net: Network, bytes: Uint8Array, validators: Va
 export const MAX_BUNDLE_BYTES = 128 * 1024
 export const MAX_BUNDLE_MESSAGES = 32
 
+/** Codes of the bundle rules (docs/consensus.md §3), each a REJECT; its messages fail with CONSENSUS_CODES. */
+export const BUNDLE_CODES = [...DECODE_CODES.map(c => `bundle-${c}` as const), 'no-valid-message'] as const
+export type BundleCode = typeof BUNDLE_CODES[number]
+
+const bundleRule = rules<BundleCode>()
+
 export interface Bundle {
   /** Unix ms when sent: a re-sent bundle is a new gossip message (gossipsub drops byte-identical ones). */
   at: number
@@ -188,7 +194,7 @@ export function decodeBundle (bytes: Uint8Array): Bundle {
     if (!Array.isArray(m.msgs) || m.msgs.length === 0 || m.msgs.length > MAX_BUNDLE_MESSAGES) throw new ProtocolError('shape', `bundle.msgs: expected 1..${MAX_BUNDLE_MESSAGES} messages`)
     return { at, msgs: m.msgs.map((x, i) => expectBytes(x, `bundle.msgs[${i}]`, MAX_CONSENSUS_BYTES)) }
   } catch (err) {
-    if (err instanceof ProtocolError) throw reject(`bundle-${err.code}`, err.message)
+    if (isDecodeError(err)) throw bundleRule.reject(`bundle-${err.code}`, err.message)
     throw err
   }
 }
@@ -217,7 +223,7 @@ export function verifyBundle (net: Network, bytes: Uint8Array, validators: Valid
       invalid.push(err)
     }
   }
-  if (valid.length === 0) throw reject('no-valid-message', 'consensus bundle holds no valid message')
+  if (valid.length === 0) throw bundleRule.reject('no-valid-message', 'consensus bundle holds no valid message')
   return { at: b.at, valid, invalid }
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import {
-  CID, decodeBundle, decodeCanonical, decodeEntry, decodeReport, decodeValue, Domain, encode, encodeBundle, encodeCertificate, encodeConsensusPayload,
+  BUNDLE_CODES, CID, decodeBundle, decodeCanonical, decodeEntry, decodeReport, decodeValue, Domain, encode, encodeBundle, encodeCertificate, encodeConsensusPayload,
   encodeEvidence, encodeReportPayload, encodeValue, entryDomain, limits, MAX_BUNDLE_BYTES, MAX_BUNDLE_MESSAGES, MAX_CERTIFICATE_BYTES,
   MAX_CONSENSUS_BYTES, parseCid, parseNetwork, peerIdFromPublicKey, protocols, quorumOf, sha256, signConsensus, signEntry, signerFromSeed,
   signingBytes, signReport, toHex, topics, valueIdOf, verifyBundle, verifyCertificate, verifyConsensus, verifyEntry, verifyEvidence,
@@ -266,6 +266,11 @@ describe('test vectors (vectors/protocol-v1.json)', () => {
         }
       }
       for (const v of V.consensus.invalidBundles) expectValidation(() => verifyBundle(net, unhex(v.bytesHex)), v.action, v.code)
+      // One list of bundle codes: the vectors use only its codes, and docs/consensus.md names exactly them.
+      for (const v of V.consensus.invalidBundles) assert.ok((BUNDLE_CODES as readonly string[]).includes(v.code), v.code)
+      const doc = readFileSync(new URL('../../../../docs/consensus.md', import.meta.url), 'utf8')
+      const para = doc.slice(doc.indexOf('A bundle is REJECTed'), doc.indexOf('A bundle is REJECTed') + 400)
+      assert.deepEqual([...para.matchAll(/`((?:bundle-[a-z-]+)|no-valid-message)`/g)].map(m => m[1]).sort(), [...BUNDLE_CODES].sort())
       // A hub never sends what its peers would REJECT.
       assert.throws(() => encodeBundle({ at: 1, msgs: [] }), ProtocolError)
       assert.throws(() => encodeBundle({ at: 1, msgs: Array.from({ length: MAX_BUNDLE_MESSAGES + 1 }, () => new Uint8Array(1)) }), ProtocolError)

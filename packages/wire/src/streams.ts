@@ -7,7 +7,10 @@ import type { WireProtocol } from './protocols.js'
  * All libp2p stream use goes through here (a later move to libp2p 3 touches this file only).
  * Request/response: the client sends one length-prefixed request frame and closes its side; the
  * server answers with zero or more length-prefixed frames and closes. Every frame has a maximum
- * size, every exchange a deadline, every protocol a cap on concurrent inbound streams.
+ * size, every exchange a deadline, every protocol a cap on concurrent inbound streams. The deadline
+ * bounds the whole exchange and is not reset per frame (as kad-dht's is per message): an exchange
+ * is one request and one bounded answer (a page), and a peer that trickles bytes must not hold a
+ * stream slot for longer than that (the attacker harness does exactly that).
  */
 
 export type WireErrorCode = 'frame-size' | 'frame-count' | 'truncated' | 'no-request' | 'no-answer' | 'timeout'
