@@ -36,6 +36,8 @@ export class Cluster {
   readonly crashes: string[] = []
   disk?: Tmpfs
   private readonly state: HubState[]
+  /** State changes per hub: a request that fails across one is the fault's doing, not the hub's. */
+  private readonly moves: number[]
   /** What each hub should block now (the partition in force), applied whenever it is up. */
   private readonly desiredBlock: string[][]
   private readonly tokens: string[]
@@ -45,6 +47,7 @@ export class Cluster {
 
   private constructor (readonly tn: Testnet, readonly o: ClusterOptions) {
     this.state = tn.hubs.map(() => 'down')
+    this.moves = tn.hubs.map(() => 0)
     this.desiredBlock = tn.hubs.map(() => [])
     this.hubChain = tn.hubs.map(() => Promise.resolve())
     this.tokens = tn.hubs.map(h => readFileSync(join(h.dir, 'api.token'), 'utf8').trim())
@@ -95,19 +98,33 @@ export class Cluster {
       }
     })
     await h.waitApi(90_000)
-    this.state[i] = 'up'
+    this.setState(i, 'up')
     await this.applyBlock(i)
+  }
+
+  private setState (i: number, s: HubState): void {
+    this.state[i] = s
+    this.moves[i]++
   }
 
   private async applyBlock (i: number): Promise<void> {
     const h = this.hubs[i]
     if (this.state[i] !== 'up' || h.url === undefined) return
-    const res = await fetch(`${h.url as string}/admin/partition`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${this.tokens[i]}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ block: this.desiredBlock[i] }),
-      signal: AbortSignal.timeout(10_000)
-    })
+    const moves = this.moves[i]
+    let res: Response
+    try {
+      res = await fetch(`${h.url as string}/admin/partition`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${this.tokens[i]}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ block: this.desiredBlock[i] }),
+        signal: AbortSignal.timeout(10_000)
+      })
+    } catch (err) {
+      // Killed, paused or restarted while we asked (a fault of the same moment on that hub): the
+      // block in force is applied again when it is up (startHub, SIGCONT).
+      if (this.moves[i] !== moves) return
+      throw err
+    }
     if (!res.ok) throw new Error(`${h.name}: POST /admin/partition → ${res.status} ${await res.text()}`)
   }
 
@@ -134,11 +151,11 @@ export class Cluster {
     const h = f.hub === undefined ? undefined : this.hubs[f.hub]
     switch (f.kind) {
       case 'kill':
-        this.state[f.hub as number] = 'down'
+        this.setState(f.hub as number, 'down')
         await h?.kill()
         return
       case 'pause':
-        this.state[f.hub as number] = 'paused'
+        this.setState(f.hub as number, 'paused')
         h?.proc?.kill('SIGSTOP')
         return
       case 'partition': {
@@ -174,7 +191,7 @@ export class Cluster {
       case 'pause': {
         const i = f.hub as number
         this.hubs[i].proc?.kill('SIGCONT')
-        this.state[i] = 'up'
+        this.setState(i, 'up')
         await this.applyBlock(i)
         return
       }
@@ -195,7 +212,7 @@ export class Cluster {
 
   private async restartWithOffset (i: number, offsetMs: number): Promise<void> {
     const h = this.hubs[i]
-    this.state[i] = 'down'
+    this.setState(i, 'down')
     await h.stop()
     h.configure(c => { c.clockOffsetMs = offsetMs })
     await this.startHub(i)
