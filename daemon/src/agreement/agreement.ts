@@ -426,6 +426,16 @@ export class Agreement implements Startable {
     this.c.logger.info({ epoch: v.epoch, value: cert.valueId.slice(0, 12), round: cert.round, signers: cert.signers.length, countedMwh: result.totals.countedMwh, resolutions: resolutions.length }, 'epoch decided')
     this.onDecided?.(rec, cert, this.chain.latest)
     this.epochs.poke()
+    this.reconcileSoon(v.epoch)
+  }
+
+  /** After a decision: the certificates of recent epochs compared with one peer, the more canonical copy kept (certificates.ts). */
+  private reconcileSoon (last: number): void {
+    if (!this.running) return
+    const signal = this.shutdown.signal
+    this.track(this.certificates.reconcile(last, async (cert) => await this.lock.run(async () => await this.certificates.known(cert, this.nextEpoch - 1)), { signal, timeoutMs: this.opts.requestTimeoutMs })).catch((err: any) => {
+      if (this.running) this.c.logger.debug({ err: String(err?.message ?? err) }, 'certificate reconcile failed')
+    })
   }
 
   private async onCertificate (data: Uint8Array, from: string): Promise<void> {

@@ -30,6 +30,9 @@ export interface CertificateServiceComponents {
 /** Epochs ahead of ours whose certificates are kept until we get there. */
 const MAX_CANDIDATE_EPOCHS = 64
 
+/** Recent epochs whose certificates are compared with a peer after each decision (reconcile). */
+export const RECONCILE_EPOCHS = 16
+
 /** Canonical order of two certificates of one value: lowest round, then lowest signer indices. */
 export function certOrder (c: VerifiedCertificate): string {
   return String(c.round).padStart(8, '0') + ':' + c.signatures.map(([i]) => String(i).padStart(4, '0')).join(',')
@@ -49,6 +52,8 @@ export class CertificateService {
   private readonly candidates = new Map<number, VerifiedCertificate>()
   private served?: Served
   private catching = false
+  private reconciling = false
+  private turn = 0
 
   constructor (private readonly c: CertificateServiceComponents) {}
 
@@ -123,6 +128,39 @@ export class CertificateService {
     const better = certOrder(cert) < certOrder(mine)
     if (better) await this.c.repo.put(epoch, cert, { sync: true })
     return epoch === last && (better || Buffer.compare(cert.bytes, mine.bytes) === 0)
+  }
+
+  /**
+   * Hubs converge on one byte-identical certificate per epoch only if each sees the canonical copy,
+   * and a hub paused or cut off while it went by keeps its own copy for good: gossip forwards only
+   * the last epoch's, and catching up fetches only epochs not decided yet. So after each decision one
+   * connected peer in turn is asked for its certificates of the last RECONCILE_EPOCHS epochs up to
+   * `last`; a copy with the same bytes as ours costs nothing, another is verified and handed to
+   * `keep` (which stores it if it is more canonical, `known`). One exchange at a time.
+   */
+  async reconcile (last: number, keep: (cert: VerifiedCertificate) => Promise<unknown>, opts: CallOptions = {}): Promise<void> {
+    const peers = this.c.peers.peers()
+    if (this.reconciling || peers.length === 0) return
+    this.reconciling = true
+    try {
+      const from = Math.max(0, last - RECONCILE_EPOCHS + 1)
+      const peer = peers[this.turn++ % peers.length]
+      const ours = new Set<string>()
+      for await (const b of this.c.repo.bytesFrom(from, RECONCILE_EPOCHS)) ours.add(Buffer.from(b).toString('base64'))
+      for (const bytes of await this.c.peers.page(peer, from, opts)) {
+        if (ours.has(Buffer.from(bytes).toString('base64'))) continue
+        try {
+          const cert = this.verify(bytes)
+          if (cert.value.epoch > last) break // ahead of us: the catch-up's business
+          await keep(cert)
+        } catch (err) {
+          if (!(err instanceof ProtocolError)) throw err
+          this.c.logger.debug({ peer, err: err.message }, 'reconcile: certificate not kept')
+        }
+      }
+    } finally {
+      this.reconciling = false
+    }
   }
 
   /**

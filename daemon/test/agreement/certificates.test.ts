@@ -79,6 +79,24 @@ describe('agreement: CertificateService (assemble, verify once, canonical copy, 
     assert.equal(await s.known(cert(value(99)), 99), false, 'not decided here')
   })
 
+  it('reconciles recent epochs with one peer in turn: a differing copy is verified and kept if more canonical, our own bytes cost nothing', async () => {
+    const v40 = value(40)
+    const v41 = value(41)
+    await repo.put(40, cert(v40, 1)) // we kept a round-1 copy (the canonical round-0 one went by while we were away)
+    await repo.put(41, cert(v41, 0))
+    const asked: string[] = []
+    const served = [cert(v40, 0).bytes, cert(v41, 0).bytes, new Uint8Array([9, 9]), cert(value(42)).bytes]
+    const s = service({ peers: () => ['a', 'b'], page: async (peer, from) => { asked.push(`${peer}@${from}`); return served } })
+    const handed: number[] = []
+    const keep = async (c: VerifiedCertificate): Promise<void> => { handed.push(c.value.epoch); await s.known(c, 41) }
+    await s.reconcile(41, keep)
+    assert.deepEqual(handed, [40], 'the same bytes as ours (41) are skipped, garbage is not kept, an epoch past ours (42) is left to the catch-up')
+    assert.equal((await repo.get(40))?.round, 0, 'the more canonical copy is stored')
+    await s.reconcile(41, keep)
+    assert.deepEqual(asked, ['a@26', 'b@26'], `peers in turn, from ${41 - 16 + 1}`)
+    assert.deepEqual(handed, [40], 'nothing differs any more')
+  })
+
   it('catches up from the first peer that serves certificates, verifying each; a bad one ends that peer', async () => {
     const good = [cert(value(30)), cert(value(31))]
     const asked: string[] = []
