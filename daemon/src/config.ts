@@ -5,6 +5,7 @@ import { parseNetwork, ProtocolError, type Network } from '@ecandle/protocol'
 import { CliError } from './errors.js'
 import { parseDevicesConfig, type DevicesConfig } from './devices.js'
 import { PROFILE_NAMES, profileByName, type Profile } from './profile.js'
+import { VOTE_GUARD_FILE } from './agreement/vote-guard.js'
 import { parseReachConfig, type ReachConfig, type ReachConfigFile } from './reach-config.js'
 
 /**
@@ -16,6 +17,8 @@ export interface HubConfig {
   networkPath: string
   dbPath: string
   keyPath: string
+  /** What the hub key signed in consensus (agreement/vote-guard.ts), beside hub.key and not in db/. */
+  voteGuardPath: string
   tokenPath: string
   listen: string[]
   /** Addresses announced besides the listen ones (a port forward, a TLS proxy). */
@@ -121,6 +124,7 @@ export async function loadConfig (dataDir: string, flags: ConfigOverrides = {}, 
     networkPath: rel(networkPath),
     dbPath: join(dir, 'db'),
     keyPath: join(dir, 'hub.key'),
+    voteGuardPath: join(dir, VOTE_GUARD_FILE),
     tokenPath: join(dir, 'api.token'),
     listen,
     announce,

@@ -4,6 +4,7 @@ import { SCHEMA_VERSION } from '@ecandle/store'
 import type { HealthCheck, HealthLevel, HealthReport } from '@ecandle/api'
 import type { Hub } from './hub.js'
 import { loadNetwork } from './config.js'
+import type { VoteGuard } from './agreement/vote-guard.js'
 
 /**
  * The checks of `ecandle doctor` and GET /health: one line each, green/amber/red, with the reason
@@ -54,6 +55,16 @@ export async function keyCheck (path: string): Promise<HealthCheck> {
     return bad('key', `${path} has mode ${mode.toString(8).padStart(4, '0')}: others on this machine can read the hub's signing key (the daemon refuses to start with it)`, `chmod 600 ${path}`)
   }
   return ok('key', `${path}: mode 0600`)
+}
+
+/** The vote guard (agreement/vote-guard.ts): red when it cannot be read, for the hub then votes in no epoch. */
+export function voteGuardCheck (g: VoteGuard): HealthCheck {
+  if (g.problem !== undefined) {
+    return bad('vote-guard', `${g.problem}: this hub signs no consensus message (abstains in every epoch) until it is fixed`,
+      `put back vote-guard.json from the backup hub.key came from; if there is none, stop the hub until the epoch in progress is decided without it, then remove ${g.path} and start it`)
+  }
+  if (g.epoch < 0) return ok('vote-guard', `${g.path}: nothing signed yet`)
+  return ok('vote-guard', `${g.path}: last signed in epoch ${g.epoch}, round ${g.round}`)
 }
 
 /** Free space where the data dir (LevelDB) lives. */
@@ -195,6 +206,7 @@ export async function hubHealth (hub: Hub): Promise<HealthReport> {
   const conns = hub.node.getConnections().filter(x => x.status === 'open').map(x => ({ peer: x.remotePeer.toString(), addr: x.remoteAddr.toString() }))
   const checks: HealthCheck[] = [
     await keyCheck(c.keyPath),
+    ...(hub.voteGuard === undefined ? [] : [voteGuardCheck(hub.voteGuard)]),
     network,
     storageCheck(hub),
     roleCheck(hub.net, hub.peerId, hub.chain.latest),

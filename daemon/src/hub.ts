@@ -12,6 +12,7 @@ import { HubLog } from './hub-log.js'
 import { OwnLogCatchUp } from './own-log-catch-up.js'
 import { DeviceLinks } from './device-links.js'
 import { Agreement } from './agreement/agreement.js'
+import { VoteGuard } from './agreement/vote-guard.js'
 import { TallyServer } from './agreement/tally-server.js'
 import { systemClock } from './agreement/clock.js'
 import { AgreementDb, agreementMigrations } from './db/index.js'
@@ -60,6 +61,8 @@ export class Hub {
   readonly now: () => number
   /** Our clock against the other hubs' (from their entries' signed times), for doctor and /health. */
   readonly clockSkew: ClockSkew
+  /** What this key signed in consensus (beside hub.key; agreement/vote-guard.ts). */
+  voteGuard?: VoteGuard
 
   constructor (readonly net: Network, seed: Uint8Array, readonly config: HubConfig, readonly log: Logger, private readonly deviceKeys?: DeviceKeyFile) {
     this.signer = signerFromSeed(seed)
@@ -148,6 +151,9 @@ export class Hub {
       })
       this.gossip.subscribe(topics.evidence(net.id), async (data) => { await this.ingest.addEvidence(data) })
       const db = new AgreementDb(store, net, this.chain.validatorsAt)
+      const guard = this.voteGuard = await VoteGuard.load(this.config.voteGuardPath, { network: net.id, hub: this.peerId })
+      if (guard.problem !== undefined) this.log.error({ problem: guard.problem }, 'vote guard unreadable: this hub votes in no epoch until it is fixed (see `ecandle doctor`)')
+      const ownLog = new OwnLogCatchUp(net, this.peerId, store, this.sync, this.log, this.now)
       this.governance = new Governance({
         net, chain: this.chain, resolutions: db.resolutions, poolRepo: db.pool, gossip: this.gossip, node,
         weights: () => weightsAfter(net, this.agreement.lastDecided), logger: this.log.child({ component: 'governance' })
@@ -162,7 +168,9 @@ export class Hub {
         logger: this.log.child({ component: 'agreement' }),
         clock: { ...systemClock, now: this.now },
         chain: this.chain,
-        gov: this.governance
+        gov: this.governance,
+        guard,
+        ownLog
       })
       this.agreement.onDecided = (rec, cert) => {
         // The registry or validator set may have grown: entries held back for it are tried again.
@@ -183,7 +191,7 @@ export class Hub {
       // and takes no report until governance adds it and registers devices to it (docs/governance.md §7).
       this.hubLog = new HubLog(net, this.peerId, this.signer, store, this.ingest, this.log, {
         entryIntervalMs: this.config.entryIntervalMs, maxPending: profile.hubLogMaxPending, maxReportAgeS: 30 * 86400
-      }, this.now, () => this.chain.latest, new OwnLogCatchUp(net, this.peerId, store, this.sync, this.log))
+      }, this.now, () => this.chain.latest, ownLog)
       this.bridge = new DeviceLinks({ net, self: this.peerId, host: this.hubLog, config: this.config, deviceKeys: this.deviceKeys, logger: this.log })
       parts.push({ name: 'hub log', component: this.hubLog }, { name: 'device links', component: this.bridge })
       this.started = await startParts(parts, this.log)

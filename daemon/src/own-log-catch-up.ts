@@ -17,9 +17,15 @@ export interface OwnLogPeers {
  * other validators for the head of its own log and fetches what they hold of it; only then may it
  * append (`ready`). Until at least one other validator has answered it does not append at all
  * (devices are told busy and resend). A network with no other validator has nobody to ask.
+ * The agreement reads `behind` and `readyAt`: a restored data dir (its vote guard included) may have
+ * signed votes it no longer knows of in an epoch whose vote began before then.
  */
 export class OwnLogCatchUp {
   ready: boolean
+  /** The database held less of our own log than some validator: it was restored or replaced. */
+  behind = false
+  /** When it became ready (clock ms); undefined while not ready, or when nobody was asked. */
+  readyAt?: number
   private attempt?: Promise<void>
   private waitingLogged = false
   private readonly waiting = new Set<() => void>()
@@ -29,7 +35,8 @@ export class OwnLogCatchUp {
     private readonly self: string,
     private readonly store: Store,
     private readonly peers: OwnLogPeers,
-    private readonly log: IngestLogger
+    private readonly log: IngestLogger,
+    private readonly now: () => number = Date.now
   ) {
     this.ready = !net.validatorIds.some(v => v !== self)
   }
@@ -75,13 +82,15 @@ export class OwnLogCatchUp {
       return
     }
     const highest = Math.max(...heads.map(h => h.seq))
+    if (ours() < highest) this.behind = true
     for (const h of heads) if (h.seq > ours()) await this.peers.syncWith(h.peer).catch(() => {})
     if (ours() < highest) {
       this.log.warn({ head: ours(), peers: highest }, 'own log: the network holds more of it than our database; fetching it before appending')
       return
     }
+    this.readyAt = this.now()
     this.ready = true
     for (const wake of this.waiting) wake()
-    this.log.info({ head: ours(), asked: heads.length }, 'own log caught up with the network: appending')
+    this.log.info({ head: ours(), asked: heads.length, behind: this.behind }, 'own log caught up with the network: appending')
   }
 }

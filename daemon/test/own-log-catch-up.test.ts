@@ -45,7 +45,7 @@ describe('own log catch-up (a hub never re-signs a seq)', () => {
       // The peer serves our two entries (as sync would, through ingest).
       syncWith: async (peer) => { fetched.push(peer); for (const e of [e1, e2]) await ingest.accept(e.bytes, peer).catch(() => {}) }
     }
-    const c = new OwnLogCatchUp(f.net, f.hubIds[0], store, peers, quiet)
+    const c = new OwnLogCatchUp(f.net, f.hubIds[0], store, peers, quiet, () => 1234)
     assert.equal(c.ready, false)
     c.poke()
     await c.settled()
@@ -56,6 +56,9 @@ describe('own log catch-up (a hub never re-signs a seq)', () => {
     assert.deepEqual(fetched, [f.hubIds[1]])
     assert.equal(store.head(f.hubIds[0])?.seq, 2)
     assert.equal(c.ready, true)
+    // The database was behind: the agreement abstains in epochs whose vote began before now.
+    assert.equal(c.behind, true)
+    assert.equal(c.readyAt, 1234)
   })
 
   it('whenReady: a report waits for the catch-up (true), or only so long (false)', async () => {
@@ -79,5 +82,6 @@ describe('own log catch-up (a hub never re-signs a seq)', () => {
     c.poke()
     await c.settled()
     assert.equal(c.ready, true)
+    assert.equal(c.behind, false, 'nothing was missing: the database is not behind')
   })
 })

@@ -8,11 +8,13 @@ import { StoreError } from '@ecandle/store'
 import type { TallyResult } from '@ecandle/tally'
 import type { Logger } from 'pino'
 import type { AgreementDb, EpochRecord } from '../db/index.js'
+import type { ConsensusState } from '../db/consensus-state.js'
 import { CertificateService, type CertificatePeers } from './certificates.js'
 import { EpochClock, systemClock, type Clock } from './clock.js'
 import { EntryWait } from './entry-wait.js'
 import { EpochInstance, type InstanceEffects } from './instance.js'
 import { Serial } from './lock.js'
+import { VoteGuardRefusal, type VoteGuard } from './vote-guard.js'
 import { buildValue, checkExtends, checkValue, holdsCut, InvalidValue, tallyOf, weightsAfter, type LogReader } from './value.js'
 import { GovChain, stateAt, type DecidedSource } from '../governance/chain.js'
 import type { Governance } from '../governance/service.js'
@@ -66,7 +68,18 @@ export interface AgreementComponents {
   chain?: GovChain
   /** The governance pool, sync and fetch; without it nothing is proposed and resolutions are not fetched. */
   gov?: Governance
+  /** What this key signed, kept beside hub.key (vote-guard.ts); every message goes through it. */
+  guard?: VoteGuard
+  /**
+   * The own-log catch-up (own-log-catch-up.ts): no vote before it is `ready`; if it found the database
+   * behind the network's copy of our log (the data dir was restored), no vote in an epoch whose vote
+   * began before `readyAt` (we may have signed in it before the restore).
+   */
+  ownLog?: { readonly ready: boolean, readonly behind: boolean, readonly readyAt?: number }
 }
+
+/** Why a validator signs nothing in an epoch (it follows that epoch by certificate). */
+export type AbstainReason = 'guard-unreadable' | 'guard-ahead' | 'db-behind-guard' | 'db-restored' | 'guard-refused'
 
 const MAX_FUTURE_MESSAGES = 2048
 /** Messages a validator puts in each bundle: its most recent. */
@@ -104,7 +117,10 @@ export class Agreement implements Startable {
   readonly epochs: EpochClock
   readonly entries: EntryWait
   readonly certificates: CertificateService
-  readonly counts = { decided: 0, adopted: 0, proposals: 0, invalid: 0, evidence: 0 }
+  readonly counts = { decided: 0, adopted: 0, proposals: 0, invalid: 0, evidence: 0, abstained: 0, guardWrites: 0 }
+  /** The epoch we abstain in (sign nothing for), if any. */
+  private abstaining = -1
+  private waitingLogged = false
   /** Called after each decided epoch (for the API's event stream), once the state has moved on to S(E+1). */
   onDecided?: (r: EpochRecord, cert: VerifiedCertificate, latest: EpochState) => void
 
@@ -119,6 +135,7 @@ export class Agreement implements Startable {
       // Rule failures go back to whoever asked (gossip maps them); a full data disk is said once by the
       // store, not at every step; anything else is our bug: say so.
       if (err instanceof StoreError && err.code === 'unavailable') this.c.logger.debug({ err: err.message }, 'agreement step not stored')
+      else if (err instanceof VoteGuardRefusal) this.c.logger.debug({ err: err.message }, 'agreement step refused by the vote guard')
       else if (!(err instanceof ValidationError)) this.c.logger.warn({ err: String((err as Error)?.stack ?? err) }, 'agreement step failed')
     })
   }
@@ -211,45 +228,110 @@ export class Agreement implements Startable {
   private due (epoch: number): void {
     // Far behind (e.g. after downtime): fetch certificates from peers rather than vote alone.
     if (this.epochs.isFarBehind(epoch)) this.catchUpSoon()
-    if (this.chain.isValidator(this.c.self, epoch) && this.current?.epoch !== epoch) this.spawn(async () => { await this.startEpoch(epoch) })
+    if (this.chain.isValidator(this.c.self, epoch) && this.current?.epoch !== epoch && this.abstaining !== epoch) this.spawn(async () => { await this.startEpoch(epoch) })
   }
 
   // ---- one epoch's instance ----
 
   private async startEpoch (epoch: number): Promise<void> {
-    if (this.current?.epoch === epoch || epoch !== this.nextEpoch) return
+    if (this.current?.epoch === epoch || epoch !== this.nextEpoch || this.abstaining === epoch) return
     this.dropInstance()
+    const saved = await this.c.db.state.load()
+    const own = this.c.ownLog
+    if (own !== undefined && !own.ready) {
+      if (!this.waitingLogged) this.c.logger.info({ epoch }, 'not voting until our own log has caught up with the network')
+      this.waitingLogged = true
+      return
+    }
+    const why = this.abstainReason(epoch, saved)
+    if (why !== undefined) { this.abstain(epoch, why); return }
     const state = this.chain.latest
     const gov = this.c.gov
     const t0 = this.clock.now()
-    const own = await buildValue(this.c.net, this.c.logs, this.last, epoch, { state, pool: gov?.candidates(state, weightsAfter(this.c.net, this.last)) })
-    this.tallies.set(own.id, own.tally)
-    if (own.decided !== undefined) this.decisions.set(own.id, own.decided)
-    const saved = await this.c.db.state.load()
+    const ours = await buildValue(this.c.net, this.c.logs, this.last, epoch, { state, pool: gov?.candidates(state, weightsAfter(this.c.net, this.last)) })
+    this.tallies.set(ours.id, ours.tally)
+    if (ours.decided !== undefined) this.decisions.set(ours.id, ours.decided)
     const restored = saved?.epoch === epoch
     const inst: EpochInstance = new EpochInstance({
       validators: state.validators.ids, self: this.c.self, epoch, timeouts: this.opts.timeouts,
       restore: restored ? saved : undefined, rebroadcastMs: this.opts.rebroadcastMs
     }, this.effects(), this.clock, (fn) => { this.spawn(async () => { if (this.current === inst) await fn() }) })
     this.current = inst
-    this.c.logger.info({ epoch, proposal: own.id.slice(0, 12), resolutions: own.resolutions.length, validators: state.validators.ids.length, restored, lagMs: t0 - this.epochs.voteAt(epoch), buildMs: this.clock.now() - t0 }, 'agreement started')
-    await inst.start({ id: own.id, value: own.value })
+    this.c.logger.info({ epoch, proposal: ours.id.slice(0, 12), resolutions: ours.resolutions.length, validators: state.validators.ids.length, restored, lagMs: t0 - this.epochs.voteAt(epoch), buildMs: this.clock.now() - t0 }, 'agreement started')
+    await inst.start({ id: ours.id, value: ours.value })
     // Validators checking our value assemble the same resolutions from their pools, or ask us by id;
     // gossiping ours helps those whose pool lacks approvals we hold. Not on the path to our proposal.
-    if (own.resolutions.length > 0 && gov !== undefined) void this.track(gov.announce(own.resolutions)).catch(() => {})
+    if (ours.resolutions.length > 0 && gov !== undefined) void this.track(gov.announce(ours.resolutions)).catch(() => {})
     const queued = this.future.get(epoch) ?? []
     this.future.delete(epoch)
     this.futureCount -= queued.length
     for (const m of queued) this.feed(inst, m)
   }
 
+  /** Why we must not vote in `epoch` given the guard and the database's saved state, if we must not. */
+  private abstainReason (epoch: number, saved: ConsensusState | undefined): AbstainReason | undefined {
+    const g = this.c.guard
+    if (g?.problem !== undefined) return 'guard-unreadable'
+    if (g !== undefined && epoch < g.epoch) return 'guard-ahead'
+    if (g !== undefined && !g.covers(epoch, saved)) return 'db-behind-guard'
+    const own = this.c.ownLog
+    if (own?.behind === true && this.epochs.voteAt(epoch) <= (own.readyAt ?? Infinity)) return 'db-restored'
+    return undefined
+  }
+
+  private static readonly ABSTAIN_WHY: Record<AbstainReason, string> = {
+    'guard-unreadable': 'the vote guard file cannot be read',
+    'guard-ahead': 'the vote guard shows this key signed in a later epoch than the database knows',
+    'db-behind-guard': 'the vote guard shows this key signed in this epoch things the database does not hold (a restored or wiped database)',
+    'db-restored': 'the database was behind the network\'s copy of our own log (a restored data dir): this key may have signed in this epoch before',
+    'guard-refused': 'the vote guard refused a message'
+  }
+
+  /** Sign nothing in `epoch`: it is decided by the others and we adopt its certificate. One log line, one count. */
+  private abstain (epoch: number, reason: AbstainReason, detail?: string): void {
+    this.abstaining = epoch
+    this.counts.abstained++
+    this.futureCount -= this.future.get(epoch)?.length ?? 0
+    this.future.delete(epoch)
+    const g = this.c.guard
+    const fields = { epoch, reason, why: Agreement.ABSTAIN_WHY[reason], detail: detail ?? g?.problem, guard: g === undefined || g.problem !== undefined ? undefined : { epoch: g.epoch, round: g.round, path: g.path } }
+    if (reason === 'guard-unreadable') this.c.logger.error(fields, 'vote guard unreadable: abstaining in this epoch (signing nothing, following by certificate); see `ecandle doctor`')
+    else this.c.logger.warn(fields, 'abstaining in this epoch: signing nothing, following by certificate')
+  }
+
+  /** A refusal of the guard while running: stop this epoch's instance (nothing more is signed in it). */
+  private refused (epoch: number, err: unknown): void {
+    if (!(err instanceof VoteGuardRefusal) || this.abstaining === epoch) return
+    if (this.current?.epoch === epoch) this.dropInstance()
+    this.abstain(epoch, 'guard-refused', err.message)
+  }
+
   private effects (): InstanceEffects {
-    const { net, signer } = this.c
+    const { net, signer, guard } = this.c
     return {
-      persist: async (state) => { await this.c.db.state.save(state) },
-      sign: (p) => signConsensus(net, signer, p.type === 'proposal'
-        ? { type: 'proposal', epoch: p.epoch, round: p.round, from: p.from, valueId: p.valueId, value: p.value, validRound: p.validRound }
-        : { type: p.type, epoch: p.epoch, round: p.round, from: p.from, valueId: p.valueId }),
+      // The guard first: a crash between the two writes leaves the database behind the guard, and we abstain.
+      persist: async (state) => {
+        if (guard !== undefined) {
+          try {
+            if (await guard.admit(state)) this.counts.guardWrites++
+          } catch (err) {
+            this.refused(state.epoch, err)
+            throw err
+          }
+        }
+        await this.c.db.state.save(state)
+      },
+      sign: (p) => {
+        try {
+          guard?.check(p)
+        } catch (err) {
+          this.refused(p.epoch, err)
+          throw err
+        }
+        return signConsensus(net, signer, p.type === 'proposal'
+          ? { type: 'proposal', epoch: p.epoch, round: p.round, from: p.from, valueId: p.valueId, value: p.value, validRound: p.validRound }
+          : { type: p.type, epoch: p.epoch, round: p.round, from: p.from, valueId: p.valueId })
+      },
       // Recent messages only: a bundle stays small; its timestamp makes each bundle a new gossip message.
       publish: async (msgs) => { await this.c.gossip.publish(topics.consensus(net.id), encodeBundle({ at: this.clock.now(), msgs: msgs.slice(-BUNDLE_RECENT) })) },
       decide: async (d) => { await this.decide(d.value, d.round, d.precommits) },
@@ -300,7 +382,7 @@ export class Agreement implements Startable {
 
   private route (m: VerifiedConsensus): void {
     const epoch = m.payload.epoch
-    if (epoch < this.nextEpoch) return
+    if (epoch < this.nextEpoch || epoch === this.abstaining) return
     const cur = this.current
     if (cur?.epoch === epoch) { this.feed(cur, m); return }
     // For an epoch we are not running yet: keep a bounded number until we get there.

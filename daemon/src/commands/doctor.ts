@@ -5,9 +5,10 @@ import { SCHEMA_VERSION, Store, StoreError } from '@ecandle/store'
 import { agreementMigrations } from '../db/index.js'
 import { loadConfig } from '../config.js'
 import { CliError } from '../errors.js'
-import { diskCheck, keyCheck, networkCheck, roleCheck, worst, type HealthCheck, type HealthReport } from '../health.js'
+import { diskCheck, keyCheck, networkCheck, roleCheck, voteGuardCheck, worst, type HealthCheck, type HealthReport } from '../health.js'
 import { peerIdFromPublicKey, signerFromSeed } from '@ecandle/protocol'
 import { readHubKey } from '../keys.js'
+import { VoteGuard } from '../agreement/vote-guard.js'
 
 /**
  * `ecandle doctor`: the running hub's GET /health, or (hub not running) the checks that need no
@@ -73,7 +74,7 @@ export async function doctorReport (dataDir: string): Promise<HealthReport> {
         checks.push({ check: 'database', level: 'red', message: msg, fix: err instanceof StoreError && err.code === 'network' ? 'this data dir belongs to another network: use its own network file, or a new data dir' : 'see the message; restore the data dir from a backup if it is damaged' })
       }
     }
-    if (peerId !== undefined) checks.push(roleCheck(net, peerId))
+    if (peerId !== undefined) checks.push(roleCheck(net, peerId), voteGuardCheck(await VoteGuard.load(config.voteGuardPath, { network: net.id, hub: peerId })))
   }
   checks.push(await diskCheck(config.dataDir))
   return { status: worst(checks), peerId, network: net?.id, checks }

@@ -70,7 +70,7 @@ export const HubStatus = Type.Object({
   devices: Type.Integer({ description: 'Devices known to this hub\'s links' }),
   deviceLinks: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Counters of each device link (emulator, serial, mqtt), by link name' })),
   lastEpoch: Nullable(Type.Integer(), 'Last decided epoch, or null'),
-  agreement: Counts('Agreement counters: decided, adopted, proposals, invalid, evidence'),
+  agreement: Counts('Agreement counters: decided, adopted, proposals, invalid, evidence, abstained (epochs this validator signed nothing in), guardWrites (vote guard file writes)'),
   reach: ReachStatus,
   storage: Type.Optional(Type.Object({
     writable: Type.Boolean(),
