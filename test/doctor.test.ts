@@ -53,7 +53,7 @@ describe('ecandle doctor and GET /health', function () {
       return d.report.status === 'green' ? d : undefined
     }, { timeoutMs: 30_000, intervalMs: 500, describe: async () => summary((await doctor(h1.dir)).report) })
     assert.equal(green.code, 0)
-    assert.deepEqual(green.report.checks.map(c => c.check), ['key', 'network', 'database', 'role', 'peers', 'clock', 'devices', 'disk', 'epoch'])
+    assert.deepEqual(green.report.checks.map(c => c.check), ['key', 'vote-guard', 'network', 'database', 'role', 'peers', 'clock', 'devices', 'disk', 'epoch'])
     assert.equal(await getStatusCode(`${h1.url ?? ''}/health`), 200)
     const text = await runCli(['doctor', '--data-dir', h1.dir])
     assert.equal(text.code, 0)
