@@ -121,6 +121,8 @@ export class Agreement implements Startable {
   /** The epoch we abstain in (sign nothing for), if any. */
   private abstaining = -1
   private waitingLogged = false
+  /** When this run started (clock ms): only an epoch whose vote began before may have been signed in by an earlier run. */
+  private startedAt = 0
   /** Called after each decided epoch (for the API's event stream), once the state has moved on to S(E+1). */
   onDecided?: (r: EpochRecord, cert: VerifiedCertificate, latest: EpochState) => void
 
@@ -152,6 +154,7 @@ export class Agreement implements Startable {
   async start (): Promise<void> {
     if (this.running) return
     this.shutdown = new AbortController()
+    this.startedAt = this.clock.now()
     this.last = (await this.c.db.records.last())?.[1]
     if (this.chain.latest.epoch !== this.nextEpoch) await this.loadChain()
     this.running = true
@@ -228,6 +231,11 @@ export class Agreement implements Startable {
   private due (epoch: number): void {
     // Far behind (e.g. after downtime): fetch certificates from peers rather than vote alone.
     if (this.epochs.isFarBehind(epoch)) this.catchUpSoon()
+    if (this.current?.epoch === epoch && this.restoredIn(epoch)) {
+      // A resumed epoch, and the catch-up then found the data dir restored: sign nothing more in it.
+      this.spawn(async () => { if (this.current?.epoch === epoch) { this.dropInstance(); this.abstain(epoch, 'db-restored') } })
+      return
+    }
     if (this.chain.isValidator(this.c.self, epoch) && this.current?.epoch !== epoch && this.abstaining !== epoch) this.spawn(async () => { await this.startEpoch(epoch) })
   }
 
@@ -238,7 +246,10 @@ export class Agreement implements Startable {
     this.dropInstance()
     const saved = await this.c.db.state.load()
     const own = this.c.ownLog
-    if (own !== undefined && !own.ready) {
+    // An earlier run may have signed in this epoch: unless we resume its saved state (which re-sends
+    // only what was sent), wait until the catch-up says whether the data dir was restored.
+    const resumes = saved?.epoch === epoch && (this.c.guard?.covers(epoch, saved) ?? true)
+    if (own !== undefined && !own.ready && !resumes && this.epochs.voteAt(epoch) <= this.startedAt) {
       if (!this.waitingLogged) this.c.logger.info({ epoch }, 'not voting until our own log has caught up with the network')
       this.waitingLogged = true
       return
@@ -274,9 +285,15 @@ export class Agreement implements Startable {
     if (g?.problem !== undefined) return 'guard-unreadable'
     if (g !== undefined && epoch < g.epoch) return 'guard-ahead'
     if (g !== undefined && !g.covers(epoch, saved)) return 'db-behind-guard'
-    const own = this.c.ownLog
-    if (own?.behind === true && this.epochs.voteAt(epoch) <= (own.readyAt ?? Infinity)) return 'db-restored'
+    if (this.restoredIn(epoch)) return 'db-restored'
     return undefined
+  }
+
+  /** The own-log catch-up found the data dir restored, and an earlier run may have signed in `epoch` (its vote began before this run). */
+  private restoredIn (epoch: number): boolean {
+    const own = this.c.ownLog
+    const at = this.epochs.voteAt(epoch)
+    return own?.behind === true && at <= this.startedAt && at <= (own.readyAt ?? Infinity)
   }
 
   private static readonly ABSTAIN_WHY: Record<AbstainReason, string> = {
