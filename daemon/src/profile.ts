@@ -21,8 +21,12 @@ export interface Profile {
   /**
    * V8 and allocator settings, applied once at daemon start by re-executing the same process
    * (`process.execve`: same pid) when they are not in effect yet; see daemon.ts.
+   * `heapGrowingPercent`: after each full GC, V8 lets the old generation grow by this much before
+   * the next (V8's own factor is up to 300 % where its heap limit is 2 GiB or more: request garbage
+   * then piles up as RSS that glibc rarely gives back). Set at start (`v8.setFlagsFromString`: read
+   * at every GC, no re-execution needed).
    */
-  node: { flags: string[], env: Record<string, string> }
+  node: { flags: string[], env: Record<string, string>, heapGrowingPercent: number }
 }
 
 export const PROFILES: Record<ProfileName, Profile> = {
@@ -32,7 +36,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
     leveldb: { cacheSize: 8 * 1024 * 1024, writeBufferSize: 4 * 1024 * 1024 },
     syncConcurrency: 2,
     hubLogMaxPending: 8192,
-    node: { flags: [], env: {} }
+    node: { flags: [], env: {}, heapGrowingPercent: 50 }
   },
   lowpower: {
     name: 'lowpower',
@@ -47,7 +51,8 @@ export const PROFILES: Record<ProfileName, Profile> = {
       flags: ['--max-semi-space-size=1', '--single-threaded-gc', '--v8-pool-size=1', '--optimize-for-size'],
       // glibc gives each thread its own 64 MiB malloc arena; two are plenty for one event loop.
       // One signature-check worker thread (about 10 MB) instead of one per core.
-      env: { MALLOC_ARENA_MAX: '2', UV_THREADPOOL_SIZE: '2', ECANDLE_VERIFY_THREADS: '1' }
+      env: { MALLOC_ARENA_MAX: '2', UV_THREADPOOL_SIZE: '2', ECANDLE_VERIFY_THREADS: '1' },
+      heapGrowingPercent: 50
     }
   }
 }

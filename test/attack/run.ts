@@ -50,8 +50,12 @@ export interface PhaseReport {
   unit: string
   /** growthMb: max − first sample; null for a process started during the phase (its start-up is no growth). */
   hubs: Array<{ hub: string, rssMb: number, maxRssMb: number, growthMb: number | null, cpuPct: number }>
-  /** RSS per hub (MB) before the attack, at its peak, once back; ms it took to come back (null: it did not within the deadline). */
-  memory: Array<{ hub: string, beforeMb: number, peakMb: number, afterMb: number, returnMs: number | null }>
+  /**
+   * RSS per hub (MB) before the attack, at its peak, once back; ms it took to come back (null: it did
+   * not within the deadline). heapMb: V8 heap used before and at the end of the attack (GET /metrics;
+   * garbage not yet collected included), to tell a growing live set from RSS that V8 or glibc keep.
+   */
+  memory: Array<{ hub: string, beforeMb: number, peakMb: number, afterMb: number, returnMs: number | null, heapMb: [number, number] }>
   /** Honest replication (entry stored on another hub − its time), p99 ms; entries seen. */
   replicationP99Ms: number
   replicated: number
@@ -89,6 +93,10 @@ const sleep = async (ms: number): Promise<void> => { await new Promise(resolve =
 /** Stops an attacker peer; one stuck closing streams is left behind after 3 s (the test process ends it). */
 const stopPeer = async (p: AttackPeer): Promise<void> => { await Promise.race([(async () => { try { await p.stop() } catch {} })(), sleep(3000)]) }
 const mb = (b: number): number => Math.round(b / 1024 / 1024 * 10) / 10
+/** V8 heap used of each hub (GET /metrics `nodejs_heap_size_used_bytes`); a hub that does not answer is left out. */
+const heapUsed = async (hs: TestHub[], set: (h: TestHub, bytes: number) => void): Promise<void> => {
+  await Promise.all(hs.map(async h => { try { set(h, (await scrape(h.url as string)).get('nodejs_heap_size_used_bytes') ?? NaN) } catch {} }))
+}
 
 export async function runAttack (o: AttackOptions): Promise<AttackReport> {
   const log = o.log ?? ((l: string) => { process.stdout.write(l + '\n') })
@@ -147,7 +155,8 @@ export async function runAttack (o: AttackOptions): Promise<AttackReport> {
       const sampler = new HubSampler(tn.hubs)
       sampler.start()
       const t0 = Date.now()
-      const before = new Map(tn.hubs.filter(h => h.alive).map(h => [h.index, { pid: h.proc?.pid, rss: sampler.rssNow(h) }]))
+      const before = new Map(tn.hubs.filter(h => h.alive).map(h => [h.index, { pid: h.proc?.pid, rss: sampler.rssNow(h), heap: NaN }]))
+      await heapUsed(tn.hubs.filter(h => before.has(h.index)), (h, b) => { before.get(h.index)!.heap = b })
       const e0 = (await h1.status()).lastEpoch ?? -1
       const notes: string[] = []
       const honestWork = async (since = t0): Promise<void> => {
@@ -162,6 +171,8 @@ export async function runAttack (o: AttackOptions): Promise<AttackReport> {
       const count = await attack({ t0, notes, honestWork })
       const t1 = Date.now()
       const hubs = sampler.stop()
+      const heapAtEnd = new Map<number, number>()
+      await heapUsed(tn.hubs.filter(h => h.alive), (h, b) => { heapAtEnd.set(h.index, b) })
       const e1 = (await h1.status()).lastEpoch ?? -1
       // Memory comes back: RSS within RSS_RETURN_MB of its level before the attack (same process only).
       const same = tn.hubs.filter(h => h.alive && before.get(h.index)?.pid === h.proc?.pid && hubs.some(x => x.hub === h.name))
@@ -180,7 +191,8 @@ export async function runAttack (o: AttackOptions): Promise<AttackReport> {
         beforeMb: mb(before.get(h.index)!.rss),
         peakMb: hubs.find(x => x.hub === h.name)!.maxRssMb,
         afterMb: mb(now.get(h.index) ?? 0),
-        returnMs: backAt.has(h.index) ? backAt.get(h.index)! - t1 : null
+        returnMs: backAt.has(h.index) ? backAt.get(h.index)! - t1 : null,
+        heapMb: [mb(before.get(h.index)!.heap), mb(heapAtEnd.get(h.index) ?? NaN)]
       }))
       const r: PhaseReport = { name, ms: t1 - t0, rate: Math.round(count / ((t1 - t0) / 1000)), unit, hubs, memory, replicationP99Ms: NaN, replicated: 0, notReplicated: [], decided: e1 - e0, notes }
       // Honest replication figures: entries made in the phase, stored on the other hubs.
@@ -197,7 +209,7 @@ export async function runAttack (o: AttackOptions): Promise<AttackReport> {
       r.replicated = lat.length
       log(`    ${r.rate} ${unit}/s for ${(r.ms / 1000).toFixed(0)} s; ${r.decided} epochs decided; honest replication p99 ${r.replicationP99Ms} ms over ${lat.length} entries; ` +
         hubs.map(x => `${x.hub} RSS ${x.rssMb} MB (${x.growthMb === null ? 'started in the phase' : `+${x.growthMb}`}) CPU ${x.cpuPct}%`).join(', ') +
-        `\n    memory after: ${memory.map(m => `${m.hub} ${m.beforeMb} → ${m.peakMb} → ${m.afterMb} MB (${m.returnMs === null ? 'did not come back' : `back in ${(m.returnMs / 1000).toFixed(1)} s`})`).join(', ')}` +
+        `\n    memory after: ${memory.map(m => `${m.hub} ${m.beforeMb} → ${m.peakMb} → ${m.afterMb} MB (${m.returnMs === null ? 'did not come back' : `back in ${(m.returnMs / 1000).toFixed(1)} s`}; heap used ${m.heapMb[0]} → ${m.heapMb[1]} MB)`).join(', ')}` +
         (notes.length > 0 ? `\n    ${notes.join('; ')}` : ''))
       report.phases.push(r)
       return r
@@ -468,7 +480,7 @@ export function attackSummary (r: AttackReport): string {
   return [
     `  attack: graylisted within ${Math.round(percentile(g, 50))} ms median, ${Math.round(Math.max(...g, 0))} ms at most (${g.length} attacker peer × hub pairs); never graylisted: ${r.notGraylisted.length}; hung up by cause: ${JSON.stringify(r.hungUp)}; crashes: ${r.crashes.length}`,
     ...r.phases.map(p => `    ${p.name}: ${p.rate} ${p.unit}/s; replication p99 ${p.replicationP99Ms} ms; decided ${p.decided}; max RSS growth ${Math.max(...p.hubs.map(h => h.growthMb ?? 0))} MB; ` +
-      `RSS before/peak/after ${p.memory.map(m => `${m.beforeMb}/${m.peakMb}/${m.afterMb}`).join(', ')} MB; CPU ${p.hubs.map(h => h.cpuPct).join('/')}%`),
+      `RSS before/peak/after ${p.memory.map(m => `${m.beforeMb}/${m.peakMb}/${m.afterMb}`).join(', ')} MB; heap used before/end ${p.memory.map(m => `${m.heapMb[0]}/${m.heapMb[1]}`).join(', ')} MB; CPU ${p.hubs.map(h => h.cpuPct).join('/')}%`),
     ...r.notGraylisted.map(p => `    NOT GRAYLISTED: ${p}`),
     ...r.problems.map(p => `    PROBLEM: ${p}`)
   ].join('\n')

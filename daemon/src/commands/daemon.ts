@@ -9,6 +9,7 @@ import { Hub } from '../hub.js'
 import { createApiToken, readApiToken, readHubKey, readSecretFile } from '../keys.js'
 import { createLogger } from '../logger.js'
 import { existsSync } from 'node:fs'
+import { setFlagsFromString } from 'node:v8'
 import type { Profile } from '../profile.js'
 
 /** `ecandle daemon`: runs a hub until SIGINT/SIGTERM, then stops cleanly. */
@@ -64,7 +65,8 @@ export async function runDaemon (dataDir: string, flags: ConfigOverrides): Promi
  * arguments) with those added. Node < 22.15 has no execve: the numbers of the profile still apply.
  */
 function applyNodeSettings (profile: Profile): void {
-  const { flags, env } = profile.node
+  const { flags, env, heapGrowingPercent } = profile.node
+  setFlagsFromString(`--heap-growing-percent=${heapGrowingPercent}`)
   if ((flags.length === 0 && Object.keys(env).length === 0) || process.env.ECANDLE_NODE_SETTINGS === profile.name) return
   const execve = (process as unknown as { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never }).execve
   if (typeof execve !== 'function') {
