@@ -8,7 +8,7 @@ import { createHubNode, multiaddr } from '@ecandle/net'
 import {
   encodeOperation, generateSeed, peerIdFromPublicKey, signApproval, signerFromSeed, signOperation, toHex, topics, verifyCertificate, verifyOperation, type Signer
 } from '@ecandle/protocol'
-import type { DeviceLinkStatus, EpochSummary, Explanation, GovList, RegistryJson } from '@ecandle/client'
+import type { DeviceLinkStatus, EpochSummary, Explanation, GovList, PeerInfo, RegistryJson } from '@ecandle/client'
 import { BIN, printTailsOnFailure, runCli, TestHub, Testnet, waitFor } from './lib/testnet.js'
 import { EMULATE_BIN } from './lib/links.js'
 
@@ -33,6 +33,14 @@ async function keyFile (path: string, seed: string): Promise<string> {
 }
 
 async function gov (hub: TestHub): Promise<GovList> { return await hub.get<GovList>('/gov') }
+
+/** Waits until every one of `hubs` is connected to `peer` and treats it (GET /peers `validator`: its defences) as a validator or not. */
+async function treatedAsValidator (hubs: TestHub[], peer: string, validator: boolean): Promise<void> {
+  await waitFor(`${hubs.map(h => h.name).join(', ')} to treat ${peer.slice(-8)} as ${validator ? 'a validator' : 'a stranger'}`, async () => {
+    const rows = await Promise.all(hubs.map(async h => (await h.get<PeerInfo[]>('/peers')).find(r => r.peerId === peer)))
+    return rows.every(r => r?.validator === validator)
+  }, { timeoutMs: 10_000 })
+}
 
 /** Waits until `hub` lists operation `id` as decided; returns the epoch that decided it. */
 async function decidedIn (hub: TestHub, id: string, timeoutMs = 40_000): Promise<number> {
@@ -231,6 +239,8 @@ describe('governance: 4 hub processes change the network by vote, 4 s epochs', f
     const reg = await h2.get<RegistryJson>(`/registry?epoch=${addedIn + 1}`)
     assert.equal(reg.validators.length, 4, `epoch ${addedIn + 1} still has 4 validators`)
     assert.deepEqual(reg.nextValidators.at(-1), { peerId: hub5.peerId, operator: hub5Operator }, `epoch ${from} has hub-5 with its operator`)
+    // In V(E+1) now: the others' defences let it in, never prune it and keep it connected.
+    await treatedAsValidator(tn.hubs, hub5.peerId, true)
     // hub-5 follows the chain: it knows it is a validator once the decision is in.
     await waitDecided(tn.hubs, from)
     assert.equal((await hub5.status()).validator, true)
@@ -268,6 +278,8 @@ describe('governance: 4 hub processes change the network by vote, 4 s epochs', f
     assert.equal(without.cut.some(c => c.hub === h4.peerId), false, `epoch ${e + 2} no longer names hub-4`)
     assert.equal(without.signers.length, 3, 'quorum of the 4 that remain: 3')
     assert.equal(without.signers.includes(h4.peerId), false)
+    // Past its last epoch: a stranger to the others' defences.
+    await treatedAsValidator([h1, h2, h3, hub5], h4.peerId, false)
     // hub-4 gone for good: the 4 that remain decide on; 3 of them suffice.
     await h4.stop()
     const at = (await h2.status()).lastEpoch!

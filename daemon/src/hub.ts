@@ -112,11 +112,12 @@ export class Hub {
           upnp: r.upnp,
           holePunch: r.holePunchPort === undefined ? false : { port: r.holePunchPort },
           relay: r.relay,
-          keepConnected: [...net.validatorIds],
+          keepConnected: this.chain.liveValidators,
           bootstrap
         },
-        defences: { validators: net.validatorIds, log: this.log.child({ component: 'defences' }) }
+        defences: { validators: this.chain.liveValidators, log: this.log.child({ component: 'defences' }) }
       })
+      this.followValidators()
       this.gossip = new Gossip(node.services.pubsub, this.log, net.id)
       this.gossip.onReject = (peer) => { node.services.defences.rejected(peer) }
       this.ingest = new Ingest(net, store, this.log, {
@@ -153,7 +154,7 @@ export class Hub {
       const db = new AgreementDb(store, net, this.chain.validatorsAt)
       const guard = this.voteGuard = await VoteGuard.load(this.config.voteGuardPath, { network: net.id, hub: this.peerId })
       if (guard.problem !== undefined) this.log.error({ problem: guard.problem }, 'vote guard unreadable: this hub votes in no epoch until it is fixed (see `ecandle doctor`)')
-      const ownLog = new OwnLogCatchUp(net, this.peerId, store, this.sync, this.log, this.now)
+      const ownLog = new OwnLogCatchUp(() => this.chain.liveValidators, this.peerId, store, this.sync, this.log, this.now)
       this.governance = new Governance({
         net, chain: this.chain, resolutions: db.resolutions, poolRepo: db.pool, gossip: this.gossip, node,
         weights: () => weightsAfter(net, this.agreement.lastDecided), logger: this.log.child({ component: 'governance' })
@@ -201,6 +202,24 @@ export class Hub {
     }
     if (!this.isValidator) this.log.warn({ peerId: this.peerId, epoch: this.chain.latest.epoch }, 'this hub is not a validator of the next epoch: following only (governance can add it)')
     this.log.info({ peerId: this.peerId, addrs: this.addrs(), network: net.id }, 'hub started')
+  }
+
+  /**
+   * The defences and reach follow the validators governance decides (`GovChain.liveValidators`), told
+   * on every new state that changes them (each decision; the replay at start included).
+   */
+  private followValidators (): void {
+    let key = ''
+    const follow = (): void => {
+      const s = this.chain.latest
+      if (s.validators.hash + s.next.hash === key) return
+      key = s.validators.hash + s.next.hash
+      const ids = this.chain.liveValidators
+      this.node.services.defences.setValidators(ids)
+      this.node.services.reach?.setKeepConnected(ids)
+    }
+    this.chain.onAdvance = follow
+    follow()
   }
 
   /** Stops every part in reverse start order, then closes the store. */
@@ -256,7 +275,7 @@ export class Hub {
       if (c.status !== 'open') continue
       const peerId = c.remotePeer.toString()
       const how = best.get(peerId)
-      const row: PeerInfo = rows.get(peerId) ?? { peerId, addrs: [], validator: this.chain.isValidator(peerId, this.chain.latest.epoch), direction: how?.direction ?? c.direction, connection: how?.kind ?? 'lan', relay: how?.relay, score: Math.round(this.node.services.defences.score(peerId) * 100) / 100 }
+      const row: PeerInfo = rows.get(peerId) ?? { peerId, addrs: [], validator: this.node.services.defences.isValidator(peerId), direction: how?.direction ?? c.direction, connection: how?.kind ?? 'lan', relay: how?.relay, score: Math.round(this.node.services.defences.score(peerId) * 100) / 100 }
       const addr = c.remoteAddr.toString()
       if (!row.addrs.includes(addr)) row.addrs.push(addr)
       rows.set(peerId, row)

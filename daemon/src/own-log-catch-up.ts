@@ -1,4 +1,3 @@
-import type { Network } from '@ecandle/protocol'
 import type { Store } from '@ecandle/store'
 import type { IngestLogger } from '@ecandle/sync'
 
@@ -31,18 +30,23 @@ export class OwnLogCatchUp {
   private readonly waiting = new Set<() => void>()
 
   constructor (
-    private readonly net: Network,
+    /** The validators now (V(E) ∪ V(E+1) as governance decided; at start the network file's). */
+    private readonly validators: () => readonly string[],
     private readonly self: string,
     private readonly store: Store,
     private readonly peers: OwnLogPeers,
     private readonly log: IngestLogger,
     private readonly now: () => number = Date.now
   ) {
-    this.ready = !net.validatorIds.some(v => v !== self)
+    this.ready = this.nobodyToAsk()
   }
+
+  private nobodyToAsk (): boolean { return !this.validators().some(v => v !== this.self) }
 
   /** Starts one attempt unless ready or one is running (HubLog calls it every entry interval until ready). */
   poke (): void {
+    // Governance removed every other validator: nobody is left to ask.
+    if (!this.ready && this.nobodyToAsk()) this.ready = true
     if (this.ready || this.attempt !== undefined) return
     this.attempt = this.tryOnce().catch((err: any) => {
       this.log.warn({ err: String(err?.message ?? err) }, 'own log catch-up failed; trying again')
@@ -57,6 +61,7 @@ export class OwnLogCatchUp {
   async whenReady (ms: number): Promise<boolean> {
     if (this.ready) return true
     this.poke()
+    if (this.ready) return true
     let done!: () => void
     const woken = new Promise<void>(resolve => { done = resolve })
     this.waiting.add(done)

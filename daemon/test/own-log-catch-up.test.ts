@@ -31,8 +31,18 @@ describe('own log catch-up (a hub never re-signs a seq)', () => {
   it('is ready at once in a network with no other validator', () => {
     const def = { ...JSON.parse(JSON.stringify(f.net.def)), validators: [f.net.def.validators[0]], devices: f.net.def.devices.filter(d => d.hub === f.hubIds[0]) }
     const alone = parseNetwork(def)
-    const c = new OwnLogCatchUp(alone, f.hubIds[0], store, { validatorHeads: async () => { throw new Error('nobody to ask') }, syncWith: async () => {} }, quiet)
+    const c = new OwnLogCatchUp(() => alone.validatorIds, f.hubIds[0], store, { validatorHeads: async () => { throw new Error('nobody to ask') }, syncWith: async () => {} }, quiet)
     assert.equal(c.ready, true)
+  })
+
+  it('asks the validators governance decided: once none but itself is left, it is ready', async () => {
+    let validators = f.net.validatorIds
+    const c = new OwnLogCatchUp(() => validators, f.hubIds[0], store, { validatorHeads: async () => [], syncWith: async () => {} }, quiet)
+    c.poke()
+    await c.settled()
+    assert.equal(c.ready, false, 'others to ask, none answered')
+    validators = [f.hubIds[0]]
+    assert.equal(await c.whenReady(10_000), true)
   })
 
   it('waits for a validator to answer, fetches what it holds of our log, then is ready', async () => {
@@ -45,7 +55,7 @@ describe('own log catch-up (a hub never re-signs a seq)', () => {
       // The peer serves our two entries (as sync would, through ingest).
       syncWith: async (peer) => { fetched.push(peer); for (const e of [e1, e2]) await ingest.accept(e.bytes, peer).catch(() => {}) }
     }
-    const c = new OwnLogCatchUp(f.net, f.hubIds[0], store, peers, quiet, () => 1234)
+    const c = new OwnLogCatchUp(() => f.net.validatorIds, f.hubIds[0], store, peers, quiet, () => 1234)
     assert.equal(c.ready, false)
     c.poke()
     await c.settled()
@@ -63,7 +73,7 @@ describe('own log catch-up (a hub never re-signs a seq)', () => {
 
   it('whenReady: a report waits for the catch-up (true), or only so long (false)', async () => {
     let answers: Array<{ peer: string, seq: number }> = []
-    const c = new OwnLogCatchUp(f.net, f.hubIds[0], store, { validatorHeads: async () => answers, syncWith: async () => {} }, quiet)
+    const c = new OwnLogCatchUp(() => f.net.validatorIds, f.hubIds[0], store, { validatorHeads: async () => answers, syncWith: async () => {} }, quiet)
     assert.equal(await c.whenReady(50), false, 'nobody answered within 50 ms')
     answers = [{ peer: f.hubIds[1], seq: 0 }]
     assert.equal(await c.whenReady(10_000), true)
@@ -71,14 +81,14 @@ describe('own log catch-up (a hub never re-signs a seq)', () => {
 
   it('stays not ready while the network holds more of our log than it could fetch', async () => {
     const peers: OwnLogPeers = { validatorHeads: async () => [{ peer: f.hubIds[1], seq: 5 }], syncWith: async () => {} }
-    const c = new OwnLogCatchUp(f.net, f.hubIds[0], store, peers, quiet)
+    const c = new OwnLogCatchUp(() => f.net.validatorIds, f.hubIds[0], store, peers, quiet)
     c.poke()
     await c.settled()
     assert.equal(c.ready, false)
   })
 
   it('is ready when the validators hold none of our log (a new network)', async () => {
-    const c = new OwnLogCatchUp(f.net, f.hubIds[0], store, { validatorHeads: async () => [{ peer: f.hubIds[1], seq: 0 }], syncWith: async () => { throw new Error('not needed') } }, quiet)
+    const c = new OwnLogCatchUp(() => f.net.validatorIds, f.hubIds[0], store, { validatorHeads: async () => [{ peer: f.hubIds[1], seq: 0 }], syncWith: async () => { throw new Error('not needed') } }, quiet)
     c.poke()
     await c.settled()
     assert.equal(c.ready, true)

@@ -20,6 +20,9 @@ export class GovChain {
   /** Where the validator set changed: V(e) = the last change point ≤ e (ascending). */
   private readonly sets: Array<{ from: number, set: ValidatorSet }> = []
 
+  /** Told of every new latest state: each decision, and each epoch replayed by `load`. */
+  onAdvance?: (s: EpochState) => void
+
   constructor (readonly net: Network) {
     this.s = genesisState(net)
     this.keep(this.s)
@@ -41,7 +44,15 @@ export class GovChain {
     if (next.epoch !== this.s.epoch + 1) throw new Error(`governance chain: state of epoch ${next.epoch} after epoch ${this.s.epoch}`)
     this.s = next
     this.keep(next)
+    this.onAdvance?.(next)
   }
+
+  /**
+   * V(E) ∪ V(E+1) of the latest state: the validators this hub lets in and never prunes for a
+   * stranger, keeps connected and asks for its own log (one list for all three). A hub added by vote
+   * is in it from when it is in V(E+1); one removed, until its last epoch is decided.
+   */
+  get liveValidators (): string[] { return [...new Set([...this.s.validators.ids, ...this.s.next.ids])] }
 
   /** S(e) if kept in memory (the latest 64). */
   kept (epoch: number): EpochState | undefined { return this.states.get(epoch) }

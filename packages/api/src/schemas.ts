@@ -84,7 +84,7 @@ export type HubStatus = Static<typeof HubStatus>
 export const PeerInfo = Type.Object({
   peerId: Type.String(),
   addrs: Type.Array(Type.String(), { description: 'Remote multiaddrs of the open connections to this peer' }),
-  validator: Type.Boolean({ description: 'Whether the peer is a hub (validator) of this network' }),
+  validator: Type.Boolean({ description: 'Whether this hub treats the peer as a validator of this network (in V(E) or V(E+1) of the newest state it follows: always let in, never pruned for a stranger, kept connected)' }),
   direction: StringEnum(['inbound', 'outbound'], 'Who dialled (of the best open connection)'),
   connection: StringEnum(PEER_CONNECTION_KINDS, 'How we are connected (the best open connection): ' + PEER_CONNECTION_KINDS.join(', ')),
   relay: Type.Optional(Type.String({ description: 'The relay\'s peer id, when relayed' })),

@@ -15,7 +15,7 @@ import { REJECTS_PAST_GRAYLIST, SCORE_THRESHOLDS } from './score.js'
  * they carry a peer-store tag that keeps them last in line when libp2p prunes.
  */
 export interface DefenceOptions {
-  /** Peer ids of the network's validators. */
+  /** Peer ids of the network's validators at start (governance changes them: `setValidators`). */
   validators: readonly string[]
   /** Connections with strangers, in all. */
   maxStrangers: number
@@ -76,14 +76,14 @@ export interface DefenceLogger { warn: (obj: object, msg: string) => void, info:
 export interface DefendedNode {
   getConnections: (peer?: PeerId) => Connection[]
   hangUp: (peer: PeerId) => Promise<void>
-  peerStore: { merge: (peer: PeerId, data: { tags: Record<string, { value: number }> }) => Promise<unknown>, delete: (peer: PeerId) => Promise<void> }
+  peerStore: { merge: (peer: PeerId, data: { tags: Record<string, { value: number } | undefined> }) => Promise<unknown>, delete: (peer: PeerId) => Promise<void> }
   services: { pubsub: unknown }
   addEventListener: ((type: 'stop', fn: () => void) => void) & ((type: 'peer:disconnect', fn: (evt: CustomEvent<PeerId>) => void) => void)
 }
 
 export class Defences {
   readonly opts: DefenceOptions
-  private readonly validators: Set<string>
+  private validators: Set<string>
   /** ip -> handshakes in progress from it, and when each began */
   private readonly pending = new Map<string, Map<MultiaddrConnection, number>>()
   private readonly bannedPeers = new Map<string, number>()
@@ -112,8 +112,28 @@ export class Defences {
   isValidator (peer: string): boolean { return this.validators.has(peer) }
 
   /**
+   * The validators now (governance adds and removes them): a peer that became one is let in past the
+   * strangers' limits and tagged from now on; one that stopped being one is a stranger again (its
+   * tag removed, its connections counted against the strangers' limits from its next one).
+   */
+  setValidators (ids: readonly string[]): void {
+    const next = new Set(ids)
+    const before = this.validators
+    this.validators = next
+    const node = this.node
+    if (node === undefined) return // attach tags them
+    for (const v of next) if (!before.has(v)) this.tag(node, v, { value: 100 })
+    for (const v of before) if (!next.has(v)) this.tag(node, v, undefined)
+  }
+
+  private tag (node: DefendedNode, peer: string, tag: { value: number } | undefined): void {
+    void node.peerStore.merge(peerIdFromString(peer), { tags: { [VALIDATOR_TAG]: tag } }).catch(() => {})
+  }
+
+  /**
    * libp2p's connection limit: the strangers' limit plus a reserve for validators (two connections
    * each, as simultaneous dials make, and a margin), so a validator is never refused for want of a slot.
+   * Fixed when the node is made, from the validators then: the margin covers validators governance adds.
    */
   get libp2pMaxConnections (): number { return this.opts.maxStrangers + 2 * this.validators.size + 16 }
 
@@ -136,9 +156,7 @@ export class Defences {
   /** Starts watching gossip scores (once the node exists); stops with the node. */
   attach (node: DefendedNode): void {
     this.node = node
-    for (const v of this.validators) {
-      void node.peerStore.merge(peerIdFromString(v), { tags: { [VALIDATOR_TAG]: { value: 100 } } }).catch(() => {})
-    }
+    for (const v of this.validators) this.tag(node, v, { value: 100 })
     this.timer = setInterval(() => { this.checkScores(); this.forgetStrangers() }, this.opts.checkMs)
     this.timer.unref()
     node.addEventListener('stop', () => { clearInterval(this.timer) })

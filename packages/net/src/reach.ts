@@ -29,7 +29,7 @@ export interface ReachOptions {
   /** DCUtR hole punching; `port` is the local port every dial to a public address starts from. */
   holePunch?: false | { port: number }
   relay?: RelayOptions
-  /** Peers to stay connected to (the network's validators): redialled by peer id. */
+  /** Peers to stay connected to (the network's validators at start; `setKeepConnected` changes them): redialled by peer id. */
   keepConnected?: string[]
   /** Multiaddrs redialled while not connected (bootstrap peers). */
   bootstrap?: string[]
@@ -276,7 +276,15 @@ export class ReachService implements Startable {
   private readonly dialing = new Set<string>()
   private stopped = true
 
-  constructor (private readonly c: ReachComponents, private readonly opts: ReachOptions, private readonly punch: PunchState, private readonly relay: HubRelay) {}
+  /** Peers kept connected: `keepConnected` at start, then what `setKeepConnected` says. */
+  private keep: readonly string[]
+
+  constructor (private readonly c: ReachComponents, private readonly opts: ReachOptions, private readonly punch: PunchState, private readonly relay: HubRelay) {
+    this.keep = opts.keepConnected ?? []
+  }
+
+  /** The peers to keep connected from now on (the validators governance decided); redialled from the next tick. */
+  setKeepConnected (ids: readonly string[]): void { this.keep = [...ids] }
 
   readonly [Symbol.toStringTag] = 'ecandle-reach'
 
@@ -342,7 +350,7 @@ export class ReachService implements Startable {
 
   private readonly onDiscovery = (evt: CustomEvent<{ id: PeerId }>): void => {
     const id = evt.detail.id.toString()
-    if (this.opts.keepConnected?.includes(id) === true) this.dial(id, evt.detail.id)
+    if (this.keep.includes(id)) this.dial(id, evt.detail.id)
   }
 
   private tick (): void {
@@ -356,7 +364,7 @@ export class ReachService implements Startable {
       if (id === undefined || id === self || connected.has(id)) continue
       this.dial(id, multiaddr(addr))
     }
-    for (const id of this.opts.keepConnected ?? []) {
+    for (const id of this.keep) {
       if (id === self || connected.has(id)) continue
       this.dial(id, peerIdFromString(id))
     }

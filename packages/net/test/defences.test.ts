@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { connect, type Socket } from 'node:net'
 import { reject } from '@ecandle/protocol'
-import { createHubNode, Gossip, REJECTS_PAST_GRAYLIST, SCORE_THRESHOLDS, type HubNode } from '../src/index.js'
+import { createHubNode, Gossip, REJECTS_PAST_GRAYLIST, SCORE_THRESHOLDS, VALIDATOR_TAG, type HubNode } from '../src/index.js'
 
 const quiet = { debug: () => {}, warn: () => {}, info: () => {} }
 const seed = (n: number): Uint8Array => new Uint8Array(32).fill(n)
@@ -175,6 +175,40 @@ describe('hub defences (real libp2p nodes on loopback)', function () {
     await validator.dial(hub.getMultiaddrs()[0], { signal: AbortSignal.timeout(5000) })
     await until('the validator connected', () => hub.getConnections(validator.peerId).length > 0)
     for (const s of strangers) await s.stop()
+  })
+
+  it('follows the validators governance decides: one added is let in past the strangers\' limit and tagged, one removed is a stranger again', async () => {
+    // A hub of its own (no state of the tests before): no validator at start, room for one stranger.
+    const h = await createHubNode({ seed: seed(40), networkId: 'test', listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], defences: { validators: [], maxStrangers: 1, log: quiet } })
+    await h.start()
+    nodes.push(h)
+    const d = h.services.defences
+    const stranger = await node(41)
+    await stranger.dial(h.getMultiaddrs()[0], { signal: AbortSignal.timeout(5000) })
+    await until('the stranger\'s slot taken', () => h.getConnections(stranger.peerId).length > 0)
+    const added = await node(42)
+    const tag = async (): Promise<number | undefined> => (await h.peerStore.get(added.peerId).catch(() => undefined))?.tags.get(VALIDATOR_TAG)?.value
+    const refusedNow = async (): Promise<void> => {
+      const before = d.counts.refused.strangers ?? 0
+      await added.dial(h.getMultiaddrs()[0], { signal: AbortSignal.timeout(5000) }).catch(() => {})
+      await until('the hub to refuse it as a stranger', () => (d.counts.refused.strangers ?? 0) > before)
+      assert.equal(h.getConnections(added.peerId).length, 0)
+    }
+    await refusedNow()
+    assert.equal(d.isValidator(added.peerId.toString()), false)
+    // Governance adds it: let in although the strangers' slot is taken, and tagged for the pruner.
+    d.setValidators([added.peerId.toString()])
+    await added.dial(h.getMultiaddrs()[0], { signal: AbortSignal.timeout(5000) })
+    await until('the hub to hold the added validator\'s connection', () => h.getConnections(added.peerId).length > 0)
+    await until('the validator tag on it', async () => await tag() === 100)
+    // Governance removes it: its tag goes, and its next connection counts against the strangers' limit.
+    d.setValidators([])
+    assert.equal(d.isValidator(added.peerId.toString()), false)
+    await until('the validator tag removed', async () => await tag() === undefined)
+    await added.hangUp(h.peerId)
+    await until('the removed validator gone', () => h.getConnections(added.peerId).length === 0)
+    await refusedNow()
+    assert.ok(h.getConnections(stranger.peerId).length > 0, 'the stranger keeps its slot')
   })
 
   it('half-open sockets from one IP hold only that IP\'s handshake slots', async () => {
