@@ -1,4 +1,5 @@
-import { chmod, readFile, stat, writeFile } from 'node:fs/promises'
+import { chmod, open, readFile, rename, stat, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { fromHex, generateSeed, toHex } from '@ecandle/protocol'
 import { CliError } from './errors.js'
@@ -10,6 +11,29 @@ import { CliError } from './errors.js'
 export async function writeSecretFile (path: string, content: string): Promise<void> {
   await writeFile(path, content, { mode: 0o600, flag: 'wx' })
   await chmod(path, 0o600)
+}
+
+/**
+ * Replaces `path` (mode 0600) with `content`, durably: a temp file written and fsynced, renamed over
+ * `path`, the directory fsynced. After a crash the file is the old one or the new, never half of one.
+ */
+export async function replaceSecretFile (path: string, content: string): Promise<void> {
+  const tmp = `${path}.tmp`
+  const fh = await open(tmp, 'w', 0o600)
+  try {
+    await fh.chmod(0o600)
+    await fh.writeFile(content)
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+  await rename(tmp, path)
+  const dir = await open(dirname(path), 'r')
+  try {
+    await dir.sync()
+  } finally {
+    await dir.close()
+  }
 }
 
 export async function readSecretFile (path: string, what: string): Promise<string> {

@@ -1,7 +1,7 @@
 import type { Message, PersistentState } from '@ecandle/consensus'
 import type { EpochValue } from '@ecandle/protocol'
-import { open, readFile, rename } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { readFile } from 'node:fs/promises'
+import { replaceSecretFile } from '../keys.js'
 
 /** The guard's file, beside hub.key (not in db/: a restored or wiped database must not take it along). */
 export const VOTE_GUARD_FILE = 'vote-guard.json'
@@ -131,30 +131,10 @@ export class VoteGuard {
     for (const m of fresh) if (!signed.some(x => x.type === m.type)) signed.push(slotOf(m))
     if (same && signed.length === r.signed.length) return false
     const next: VoteGuardRecord = { version: 1, network: this.ids.network, hub: this.ids.hub, epoch: state.epoch, round: top, signed }
-    await writeAtomic(this.path, JSON.stringify(next) + '\n')
+    await replaceSecretFile(this.path, JSON.stringify(next) + '\n')
     this.rec = next
     this.writes++
     return true
-  }
-}
-
-/** Write a temp file (0600), fsync it, rename it over `path`, fsync the directory: the old file or the new, never half of one. */
-async function writeAtomic (path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp`
-  const fh = await open(tmp, 'w', 0o600)
-  try {
-    await fh.chmod(0o600)
-    await fh.writeFile(text)
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
-  await rename(tmp, path)
-  const dir = await open(dirname(path), 'r')
-  try {
-    await dir.sync()
-  } finally {
-    await dir.close()
   }
 }
 

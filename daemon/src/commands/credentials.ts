@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { chmod, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { hashPassword } from '@ecandle/hardware-bridge'
 import { peerIdFromPublicKey, signerFromSeed } from '@ecandle/protocol'
 import { loadConfig, loadNetwork } from '../config.js'
 import { readCredentialsFile } from '../devices.js'
 import { CliError } from '../errors.js'
-import { readHubKey, writeSecretFile } from '../keys.js'
+import { readHubKey, replaceSecretFile, writeSecretFile } from '../keys.js'
 
 /**
  * `ecandle mqtt-credentials`: a random password for each device of this hub. The hub keeps only
@@ -33,10 +32,7 @@ export async function runMqttCredentials (dataDir: string, o: { out: string, dev
   }
   // Passwords first: if that fails, the hub's file still matches the devices'.
   await writeSecretFile(o.out, JSON.stringify({ devices: passwords }, null, 2) + '\n')
-  const tmp = `${path}.tmp-${process.pid}`
-  await writeFile(tmp, JSON.stringify({ devices: Object.fromEntries([...hashes].sort()) }, null, 2) + '\n', { mode: 0o600 })
-  await chmod(tmp, 0o600)
-  await rename(tmp, path)
+  await replaceSecretFile(path, JSON.stringify({ devices: Object.fromEntries([...hashes].sort()) }, null, 2) + '\n')
   process.stdout.write(`${ids.length} device password${ids.length === 1 ? '' : 's'} written to ${o.out} (mode 0600): put each on its device (username = device id), then delete the file\n` +
     `hashes in ${path}: the embedded broker reads it as devices.mqtt.embedded.credentialsFile (restart the hub)\n`)
 }
