@@ -215,7 +215,11 @@ describe('@ecandle/client against a real 3-hub testnet', function () {
 
       // The same entry, fetched and verified over the entries protocol.
       assert.deepEqual(await fetchEntries(node, addr, tn.net, { hub: e.hub, from: e.seq, limit: 1 }), [e])
-      const heads = await fetchHeads(node, addr, tn.net)
+      // Every validator's log served by the heads protocol (a hub may append its first entry a little after the others).
+      const heads = await waitFor('the heads protocol serving an entry of every validator', async () => {
+        const hs = await fetchHeads(node, addr, tn.net)
+        return tn.net.validatorIds.every(v => (hs.find(h => h.hub === v)?.seq ?? 0) >= 1) ? hs : undefined
+      }, { timeoutMs: 20_000 })
       for (const v of tn.net.validatorIds) assert.ok((heads.find(h => h.hub === v)?.seq ?? 0) >= 1, `head of ${v}`)
       // Certificates from epoch 0, verified: the epochs the API lists.
       const certs = await fetchCertificates(node, addr, tn.net, { from: 0, limit: 64 })
